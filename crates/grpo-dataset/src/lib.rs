@@ -1,0 +1,3 @@
+//! The tool-calling JSONL format of mlx-grpo.
+
+#![deny(missing_docs)]

@@ -1,0 +1,3 @@
+//! Tool-call parsing and scoring: the rewards of mlx-grpo.
+
+#![deny(missing_docs)]

@@ -1,0 +1,3 @@
+//! Group Relative Policy Optimization for tool calling.
+
+#![deny(missing_docs)]
