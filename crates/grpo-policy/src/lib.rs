@@ -1,6 +1,22 @@
 //! The policy that mlx-grpo trains: a causal language model in
-//! [mlx-rs](https://github.com/oxiglade/mlx-rs).
+//! [mlx-rs](https://github.com/oxiglade/mlx-rs), loaded from a Hugging Face
+//! or MLX checkpoint, with LoRA/DoRA adapters in mlx-lm's format, batched
+//! group generation and per-token log-probabilities.
 
 #![deny(missing_docs)]
 
+pub mod cache;
+pub mod config;
+pub mod embedding;
+pub mod error;
+pub mod linear;
+pub mod mask;
+pub mod mode;
+pub mod models;
+pub mod norm;
+pub mod params;
+pub mod rope;
+pub mod weights;
+
+pub use error::{Error, Result};
 pub use mlx_rs;
