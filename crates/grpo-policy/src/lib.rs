@@ -5,17 +5,22 @@
 
 #![deny(missing_docs)]
 
+pub mod adapters;
+pub mod batch;
 pub mod cache;
 pub mod config;
 pub mod embedding;
 pub mod error;
+pub mod generate;
 pub mod linear;
+pub mod logprobs;
 pub mod mask;
 pub mod mode;
 pub mod models;
 pub mod norm;
 pub mod params;
 pub mod rope;
+pub mod sample;
 pub mod weights;
 
 pub use error::{Error, Result};

@@ -1,7 +1,9 @@
 //! grpo-policy's integration tests, in one binary (every test binary links
 //! libmlx, and linking dominates their build time).
 
+mod adapters;
 mod architectures;
 mod common;
+mod generation;
 mod parity;
 mod smoke;

@@ -1,0 +1,173 @@
+//! Drawing the next token from logits: temperature, top-k, top-p, min-p.
+
+use mlx_rs::{
+    ops::{self, indexing},
+    random, Array, Dtype,
+};
+
+use crate::error::Result;
+
+/// How the next token is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Sampler {
+    /// Softmax temperature; 0 picks the most likely token (greedy).
+    pub temperature: f32,
+    /// Keep the smallest set of tokens whose probability reaches this (1 = off).
+    pub top_p: f32,
+    /// Keep only the `top_k` most likely tokens (0 = off).
+    pub top_k: i32,
+    /// Drop tokens less likely than `min_p` times the most likely one (0 = off).
+    pub min_p: f32,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self {
+            temperature: 1.0,
+            top_p: 1.0,
+            top_k: 0,
+            min_p: 0.0,
+        }
+    }
+}
+
+impl Sampler {
+    /// Greedy decoding.
+    pub fn greedy() -> Self {
+        Self {
+            temperature: 0.0,
+            ..Self::default()
+        }
+    }
+
+    /// Plain sampling at `temperature`.
+    pub fn with_temperature(temperature: f32) -> Self {
+        Self {
+            temperature,
+            ..Self::default()
+        }
+    }
+
+    /// Draws one token per row, and returns it with its log-probability
+    /// under the temperature-scaled distribution *before* top-k/top-p/min-p
+    /// filtering: the distribution the training loss recomputes (greedy
+    /// decoding reports log-probabilities at temperature 1).
+    ///
+    /// # Shapes
+    /// `logits`: `[rows, vocab]` → (`[rows]` uint32, `[rows]` float32).
+    pub fn sample(&self, logits: &Array, key: &Array) -> Result<(Array, Array)> {
+        let logits = logits.as_dtype(Dtype::Float32)?;
+        let t = if self.temperature > 0.0 {
+            self.temperature
+        } else {
+            1.0
+        };
+        let scaled = logits.multiply(Array::from_f32(1.0 / t))?;
+        let logprobs = scaled.subtract(scaled.logsumexp_axis(-1, true)?)?; // [rows, vocab]
+        let tokens = if self.temperature <= 0.0 {
+            indexing::argmax_axis(&logprobs, -1, false)?.as_dtype(Dtype::Uint32)?
+        } else {
+            random::categorical(self.filter(&logprobs)?, -1, None, key)?
+        };
+        let picked = logprobs
+            .take_along_axis(&tokens.expand_dims(-1)?, -1)?
+            .squeeze_axes(&[-1])?;
+        Ok((tokens, picked))
+    }
+
+    /// `logprobs` with the tokens that top-k, min-p and top-p exclude set to
+    /// −∞ (the most likely token always survives).
+    fn filter(&self, logprobs: &Array) -> Result<Array> {
+        let vocab = *logprobs
+            .shape()
+            .last()
+            .expect("logits have a vocabulary axis");
+        let neg_inf = Array::from_f32(f32::NEG_INFINITY);
+        let mut kept = logprobs.clone();
+        if self.top_k > 0 && self.top_k < vocab {
+            let kth = indexing::topk(logprobs, self.top_k)?.min_axis(-1, true)?;
+            kept = ops::select(&logprobs.ge(&kth)?, &kept, &neg_inf)?;
+        }
+        if self.min_p > 0.0 {
+            let floor = logprobs
+                .max_axis(-1, true)?
+                .add(Array::from_f32(self.min_p.ln()))?;
+            kept = ops::select(&logprobs.ge(&floor)?, &kept, &neg_inf)?;
+        }
+        if self.top_p < 1.0 {
+            let order = ops::argsort_axis(&kept.negative()?, -1)?; // most likely first
+            let sorted = kept.take_along_axis(&order, -1)?;
+            let probs = sorted.exp()?;
+            // Probability mass strictly before each token: drop it once the
+            // tokens ahead of it already reach top_p.
+            let before = probs.cumsum(-1, None, None)?.subtract(&probs)?;
+            let keep = before.lt(Array::from_f32(self.top_p))?;
+            let sorted = ops::select(&keep, &sorted, &neg_inf)?;
+            kept = kept.put_along_axis(&order, &sorted, -1)?;
+        }
+        Ok(kept)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logits() -> Array {
+        // probabilities 0.5, 0.25, 0.125, 0.125
+        Array::from_slice(&[0.5f32, 0.25, 0.125, 0.125].map(f32::ln), &[1, 4])
+    }
+
+    fn kept(s: Sampler) -> Vec<bool> {
+        let lp = logits()
+            .subtract(logits().logsumexp_axis(-1, true).unwrap())
+            .unwrap();
+        let f = s.filter(&lp).unwrap();
+        f.as_slice::<f32>().iter().map(|v| v.is_finite()).collect()
+    }
+
+    #[test]
+    fn filters_keep_what_they_promise() {
+        let base = Sampler::default();
+        assert_eq!(
+            kept(Sampler { top_k: 2, ..base }),
+            [true, true, false, false]
+        );
+        assert_eq!(
+            kept(Sampler { top_p: 0.7, ..base }),
+            [true, true, false, false]
+        );
+        assert_eq!(
+            kept(Sampler { top_p: 0.1, ..base }),
+            [true, false, false, false]
+        );
+        assert_eq!(
+            kept(Sampler { min_p: 0.3, ..base }),
+            [true, true, false, false]
+        );
+        assert_eq!(kept(base), [true; 4]);
+    }
+
+    #[test]
+    fn greedy_picks_the_argmax_and_reports_its_logprob() {
+        let key = random::key(0).unwrap();
+        let (t, lp) = Sampler::greedy().sample(&logits(), &key).unwrap();
+        assert_eq!(t.as_slice::<u32>(), &[0]);
+        assert!((lp.as_slice::<f32>()[0] - 0.5f32.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn sampling_follows_the_distribution() {
+        let rows = 4000;
+        let l = ops::broadcast_to(logits(), &[rows, 4]).unwrap();
+        let (t, _) = Sampler::default()
+            .sample(&l, &random::key(1).unwrap())
+            .unwrap();
+        let zeros = t.as_slice::<u32>().iter().filter(|&&v| v == 0).count();
+        let frac = zeros as f32 / rows as f32;
+        assert!(
+            (frac - 0.5).abs() < 0.05,
+            "token 0 drawn {frac} of the time"
+        );
+    }
+}
