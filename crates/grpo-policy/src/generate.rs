@@ -30,6 +30,9 @@ pub enum FinishReason {
     Length,
 }
 
+/// A stop condition on the tokens a row has generated so far.
+pub type StopFn<'a> = &'a dyn Fn(&[u32]) -> bool;
+
 /// What to generate.
 pub struct GenerateOptions<'a> {
     /// Samples per prompt (`G`).
@@ -42,7 +45,7 @@ pub struct GenerateOptions<'a> {
     pub eos: &'a [u32],
     /// Extra stop condition on a row's tokens so far (a stop string, say),
     /// checked after each token.
-    pub stop: Option<&'a dyn Fn(&[u32]) -> bool>,
+    pub stop: Option<StopFn<'a>>,
 }
 
 /// The completions of a batch, prompt-major.
