@@ -1,0 +1,8 @@
+//! Integration tests of the `grpo` crate, in one binary because every test
+//! binary links libmlx.
+
+mod checkpoint;
+mod loss_golden;
+mod loss_hand;
+mod loss_properties;
+mod loss_run;
