@@ -17,6 +17,7 @@
 //! is atomic on POSIX filesystems, so a kill at any moment leaves either the
 //! previous checkpoint or the new one as `latest`, each complete. Leftover
 //! `*.tmp` entries are ignored by [`latest`] and removed by the next [`save`].
+//! A root has one writer at a time: the trainer that owns it.
 //!
 //! What goes into a checkpoint is the caller's business (adapters, optimizer
 //! state); [`TrainerState`] is the small JSON file with the step, RNG and
@@ -327,10 +328,14 @@ fn remove_leftovers(root: &Path) -> Result<()> {
 /// that the rename that publishes `dir` cannot overtake its content.
 fn sync_tree(dir: &Path) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(Error::io("reading", dir))? {
-        let path = entry.map_err(Error::io("reading", dir))?.path();
-        if path.is_dir() {
+        let entry = entry.map_err(Error::io("reading", dir))?;
+        let path = entry.path();
+        // The entry's own type: symbolic links are not followed, so a link
+        // cycle cannot recurse forever.
+        let kind = entry.file_type().map_err(Error::io("reading", &path))?;
+        if kind.is_dir() {
             sync_tree(&path)?;
-        } else {
+        } else if kind.is_file() {
             File::open(&path)
                 .and_then(|f| f.sync_all())
                 .map_err(Error::io("syncing", &path))?;

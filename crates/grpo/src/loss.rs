@@ -47,10 +47,10 @@ pub enum LossType {
     Bnpo,
     /// Sum over tokens divided by a constant, the batch size times the
     /// generation budget: `Σ_it m_it L_it / (B · max_completion_length)`
-    /// (Dr. GRPO, arXiv 2503.20783, §3.2). No length bias and a normaliser
+    /// (Dr. GRPO, arXiv 2503.20783, §3.1). No length bias and a normaliser
     /// that does not depend on the samples.
     DrGrpo,
-    /// DAPO's token-level loss (arXiv 2503.14476, §3.3 eq. 8):
+    /// DAPO's token-level loss (arXiv 2503.14476, §3.3):
     /// `Σ_it m_it L_it / N`, where `N` is the number of completion tokens of
     /// the *whole generation batch*. It equals [`LossType::Bnpo`] unless the
     /// batch is split into slices and [`LossInputs::total_tokens`] is set.

@@ -216,3 +216,29 @@ fn unreadable_trainer_state_names_the_file() {
     let err = TrainerState::read(dir.path()).unwrap_err();
     assert!(matches!(err, Error::Json { .. }), "{err}");
 }
+
+#[test]
+fn a_writer_dying_midway_leaves_only_a_tmp_that_latest_ignores() {
+    let root = tempfile::tempdir().unwrap();
+    let previous = save(root.path(), 10, Some(2));
+    // The closure never returns, as when the process is killed while the
+    // adapters are being written: no cleanup runs, the temporary stays.
+    let died = std::panic::catch_unwind(|| {
+        let _ = checkpoint::save(
+            root.path(),
+            20,
+            NonZeroUsize::new(2),
+            |dir| -> Result<(), Error> {
+                fs::write(dir.join("adapters.safetensors"), b"partial").unwrap();
+                panic!("killed while writing");
+            },
+        );
+    });
+    assert!(died.is_err());
+    assert_eq!(names(root.path()), ["latest", "step-10", "step-20.tmp"]);
+    assert_eq!(checkpoint::latest(root.path()).unwrap(), Some(previous));
+    assert_eq!(
+        TrainerState::read(&checkpoint::latest(root.path()).unwrap().unwrap()).unwrap(),
+        state(10)
+    );
+}

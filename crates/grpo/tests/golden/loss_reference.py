@@ -122,6 +122,17 @@ def check_away_from_kinks(case):
             sys.exit(f"{case['name']}: a ratio sits on a clip bound; change the seed")
 
 
+def render(header, cases):
+    """JSON with one line per field of each case, so diffs stay readable."""
+    lines = ["{"] + [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in header.items()]
+    lines.append(' "cases": [')
+    for i, case in enumerate(cases):
+        fields = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(case.items(), key=lambda kv: kv[0] != "name")]
+        lines.append("  {\n" + ",\n".join(fields) + "\n  }" + ("," if i + 1 < len(cases) else ""))
+    lines += [" ]", "}"]
+    return "\n".join(lines) + "\n"
+
+
 def main():
     rng = np.random.default_rng(SEED)
     b, t = 4, 6
@@ -193,18 +204,8 @@ def main():
     clipped = [c["expected"] for c in cases if c["name"] == "grpo_clipped_beta0"][0]
     assert clipped["clip_fraction_low"] > 0 and clipped["clip_fraction_high"] > 0
 
-    OUT.write_text(
-        json.dumps(
-            {
-                "generator": "crates/grpo/tests/golden/loss_reference.py",
-                "numpy": np.__version__,
-                "seed": SEED,
-                "cases": cases,
-            },
-            indent=1,
-        )
-        + "\n"
-    )
+    header = {"generator": "crates/grpo/tests/golden/loss_reference.py", "numpy": np.__version__, "seed": SEED}
+    OUT.write_text(render(header, cases))
     print(f"wrote {len(cases)} cases to {OUT}")
 
 
