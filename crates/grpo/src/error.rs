@@ -111,6 +111,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// Gradients were passed for other parameters than the optimizer updates.
+    #[error("gradients do not match the trained parameters (no gradient for: {})", missing.join(", "))]
+    GradientMismatch {
+        /// Parameters without a gradient.
+        missing: Vec<String>,
+    },
+
     /// MLX failed.
     #[error("mlx: {0}")]
     Mlx(#[from] Exception),

@@ -60,6 +60,7 @@ pub mod advantages;
 pub mod checkpoint;
 mod error;
 pub mod loss;
+pub mod optimizer;
 pub mod schedule;
 
 pub use error::{Error, Result};
