@@ -5,8 +5,9 @@
 //! `{"messages": [{"role", "content", "tool_calls"}], "tools"}`.
 //!
 //! The answer is the calls of the first assistant turn that makes any; the
-//! query is the last user turn before it, and when more than one turn came
-//! before, the whole conversation up to it is kept in `messages`. If no
+//! query is the last user turn before it, and when other turns came before
+//! it (a system turn, earlier exchanges), the conversation up to it is kept
+//! in `messages`. If no
 //! assistant turn calls a function, the first user turn becomes an
 //! irrelevance task.
 
@@ -93,19 +94,24 @@ fn read_turns(record: &Value) -> Result<Vec<Message>, String> {
 /// The function list inside `<tools>…</tools>`: a JSON list, or JSON
 /// objects one after another.
 fn tools_in_tags(system: &str) -> Result<Vec<Value>, String> {
-    let Some(start) = system.find("<tools>") else {
-        return Ok(Vec::new());
-    };
-    let body = &system[start + "<tools>".len()..];
-    let body = body.split("</tools>").next().unwrap_or(body).trim();
-    let mut tools = Vec::new();
-    for item in serde_json::Deserializer::from_str(body).into_iter::<Value>() {
-        match item.map_err(|e| format!("the <tools> block is not JSON: {e}"))? {
-            Value::Array(list) => tools.extend(list),
-            other => tools.push(other),
+    // Hermes system prompts mention the tags in prose ("within <tools>
+    // </tools> XML tags") before the real block: take the first non-empty one.
+    for (start, _) in system.match_indices("<tools>") {
+        let body = &system[start + "<tools>".len()..];
+        let body = body.split("</tools>").next().unwrap_or(body).trim();
+        if body.is_empty() {
+            continue;
         }
+        let mut tools = Vec::new();
+        for item in serde_json::Deserializer::from_str(body).into_iter::<Value>() {
+            match item.map_err(|e| format!("the <tools> block is not JSON: {e}"))? {
+                Value::Array(list) => tools.extend(list),
+                other => tools.push(other),
+            }
+        }
+        return Ok(tools);
     }
-    Ok(tools)
+    Ok(Vec::new())
 }
 
 /// The calls of one assistant turn: `tool_calls`, or `<tool_call>` blocks

@@ -324,9 +324,9 @@ fn assemble(
     })
 }
 
-/// The conversation before the call turn, when it is more than one user
-/// turn: kept in `messages` so multi-turn context is not lost.
+/// The conversation before the call turn, when it is more than the one
+/// user query (a system turn or earlier exchanges): kept in `messages` so
+/// no context is lost.
 fn context_messages(turns: &[Message]) -> Option<Vec<Message>> {
-    let non_system: Vec<&Message> = turns.iter().filter(|m| m.role != "system").collect();
-    (non_system.len() > 1).then(|| turns.to_vec())
+    (turns.len() > 1).then(|| turns.to_vec())
 }
