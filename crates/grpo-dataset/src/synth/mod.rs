@@ -1,0 +1,438 @@
+//! Synthetic tool-calling tasks, deterministic by seed.
+//!
+//! Tasks come from a catalogue of functions with typed parameters (int,
+//! float, string, bool, enum, lists, optional ones with defaults), in four
+//! kinds:
+//!
+//! - **single**: one function listed, one call;
+//! - **multiple**: several functions listed, the query needs one of them;
+//! - **parallel**: several calls in one answer, of one function or of
+//!   several listed ones, one per line as in the guide's factorial example;
+//! - **irrelevance**: the query asks for something no listed function does;
+//!   the answer is empty.
+//!
+//! Prompts have the guide's shape (see [`crate::prompt::build_prompt`]).
+//! Every argument of an answer can be read off the query: numbers appear as
+//! digits, names and enum words verbatim, booleans as a phrase. Each record
+//! carries `source: "synthetic"` and its kind in the extra field `kind`,
+//! and `possible_answers` lists the allowed values of each parameter (an
+//! omitted optional parameter may also be given its default).
+//!
+//! Record `i` depends only on the configuration and on records before it,
+//! so a larger `n` with the same seed extends a smaller run.
+
+mod catalogue;
+mod fill;
+mod functions;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::prompt::{build_prompt, JsonStyle};
+use crate::record::Example;
+use crate::rng::SplitMix64;
+use catalogue::{Domain, Function};
+use fill::{fill, FilledCall};
+
+/// The kind of a synthetic task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// One function listed, one call.
+    Single,
+    /// Several functions listed; one applies.
+    Multiple,
+    /// Several calls in one answer.
+    Parallel,
+    /// No listed function applies; the answer is empty.
+    Irrelevance,
+}
+
+impl Kind {
+    /// All kinds, in order.
+    pub const ALL: [Kind; 4] = [
+        Kind::Single,
+        Kind::Multiple,
+        Kind::Parallel,
+        Kind::Irrelevance,
+    ];
+
+    /// The name written in the `kind` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Single => "single",
+            Kind::Multiple => "multiple",
+            Kind::Parallel => "parallel",
+            Kind::Irrelevance => "irrelevance",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Relative weights of the four kinds (they need not sum to 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KindMix {
+    /// Weight of [`Kind::Single`].
+    pub single: f64,
+    /// Weight of [`Kind::Multiple`].
+    pub multiple: f64,
+    /// Weight of [`Kind::Parallel`].
+    pub parallel: f64,
+    /// Weight of [`Kind::Irrelevance`].
+    pub irrelevance: f64,
+}
+
+impl Default for KindMix {
+    /// Mostly tasks with calls; enough irrelevance that a model learns to
+    /// abstain without learning to abstain by default.
+    fn default() -> Self {
+        Self {
+            single: 0.25,
+            multiple: 0.35,
+            parallel: 0.25,
+            irrelevance: 0.15,
+        }
+    }
+}
+
+impl KindMix {
+    fn weight(&self, kind: Kind) -> f64 {
+        match kind {
+            Kind::Single => self.single,
+            Kind::Multiple => self.multiple,
+            Kind::Parallel => self.parallel,
+            Kind::Irrelevance => self.irrelevance,
+        }
+    }
+
+    fn draw(&self, rng: &mut SplitMix64) -> Kind {
+        let total: f64 = Kind::ALL.iter().map(|k| self.weight(*k)).sum();
+        let mut x = rng.unit_f64() * total;
+        for kind in Kind::ALL {
+            x -= self.weight(kind);
+            if x < 0.0 {
+                return kind;
+            }
+        }
+        Kind::Single
+    }
+}
+
+impl FromStr for KindMix {
+    type Err = Error;
+
+    /// Parses `single=1,multiple=2,parallel=1,irrelevance=0.5`; kinds left
+    /// out get weight 0.
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = |value: &str| {
+            Error::BadConfig {
+            name: "kind mix",
+            value: value.to_owned(),
+            allowed: "comma-separated KIND=WEIGHT with kinds single, multiple, parallel, irrelevance and weights ≥ 0".into(),
+        }
+        };
+        let mut mix = KindMix {
+            single: 0.0,
+            multiple: 0.0,
+            parallel: 0.0,
+            irrelevance: 0.0,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (kind, weight) = part.split_once('=').ok_or_else(|| bad(part))?;
+            let weight: f64 = weight.trim().parse().map_err(|_| bad(part))?;
+            if !(weight >= 0.0 && weight.is_finite()) {
+                return Err(bad(part));
+            }
+            let slot = match kind.trim() {
+                "single" => &mut mix.single,
+                "multiple" => &mut mix.multiple,
+                "parallel" => &mut mix.parallel,
+                "irrelevance" => &mut mix.irrelevance,
+                _ => return Err(bad(part)),
+            };
+            *slot = weight;
+        }
+        Ok(mix)
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthConfig {
+    /// How many records.
+    pub n: usize,
+    /// The seed; the same configuration always gives the same records.
+    pub seed: u64,
+    /// Functions listed in multiple, parallel and irrelevance prompts
+    /// (single prompts list one). Three keeps prompts near 250 tokens.
+    pub functions_per_prompt: usize,
+    /// The kinds' weights.
+    pub mix: KindMix,
+    /// How the function list is laid out in the prompt.
+    pub json_style: JsonStyle,
+    /// The most calls in a parallel answer (at least 2).
+    pub max_parallel_calls: usize,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        Self {
+            n: 1000,
+            seed: 0,
+            functions_per_prompt: 3,
+            mix: KindMix::default(),
+            json_style: JsonStyle::Pretty,
+            max_parallel_calls: 3,
+        }
+    }
+}
+
+impl SynthConfig {
+    fn validate(&self, catalogue_len: usize) -> Result<()> {
+        if !(2..=catalogue_len / 2).contains(&self.functions_per_prompt) {
+            return Err(Error::BadConfig {
+                name: "functions per prompt",
+                value: self.functions_per_prompt.to_string(),
+                allowed: format!("2 to {}", catalogue_len / 2),
+            });
+        }
+        if self.max_parallel_calls < 2 {
+            return Err(Error::BadConfig {
+                name: "max parallel calls",
+                value: self.max_parallel_calls.to_string(),
+                allowed: "2 or more".into(),
+            });
+        }
+        let weights = Kind::ALL.map(|k| self.mix.weight(k));
+        if weights.iter().any(|w| !(*w >= 0.0 && w.is_finite()))
+            || weights.iter().sum::<f64>() <= 0.0
+        {
+            return Err(Error::BadConfig {
+                name: "kind mix",
+                value: format!("{:?}", self.mix),
+                allowed: "weights ≥ 0 with a positive sum".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Generates `config.n` records.
+///
+/// # Errors
+///
+/// [`Error::BadConfig`] when `functions_per_prompt` is outside 2 to half
+/// the catalogue, `max_parallel_calls` is below 2, or the mix has no
+/// positive weight.
+pub fn generate(config: &SynthConfig) -> Result<Vec<Example>> {
+    let catalogue = catalogue::all();
+    config.validate(catalogue.len())?;
+    let mut seen = HashSet::with_capacity(config.n);
+    let mut out = Vec::with_capacity(config.n);
+    for i in 0..config.n {
+        let mut rng = SplitMix64::derived(config.seed, i as u64);
+        let kind = config.mix.draw(&mut rng);
+        // Redraw a repeated prompt a few times; a tiny value space may
+        // still repeat, which loading reports.
+        let mut ex = task(kind, &catalogue, config, &mut rng);
+        for _ in 0..16 {
+            if !seen.contains(&ex.prompt) {
+                break;
+            }
+            ex = task(kind, &catalogue, config, &mut rng);
+        }
+        seen.insert(ex.prompt.clone());
+        out.push(ex);
+    }
+    Ok(out)
+}
+
+/// Builds one task of `kind`.
+fn task(
+    kind: Kind,
+    catalogue: &[&'static Function],
+    config: &SynthConfig,
+    rng: &mut SplitMix64,
+) -> Example {
+    let k = config.functions_per_prompt;
+    let target = pick_function(catalogue, rng, |_| true);
+    let (listed, calls): (Vec<&'static Function>, Vec<FilledCall>) = match kind {
+        Kind::Single => (vec![target], vec![fill(target, rng)]),
+        Kind::Multiple => (
+            with_distractors(vec![target], k, catalogue, rng),
+            vec![fill(target, rng)],
+        ),
+        Kind::Parallel => {
+            let n_calls = 2 + rng.below(config.max_parallel_calls - 1);
+            let targets: Vec<&'static Function> = if rng.chance(0.5) {
+                vec![target; n_calls]
+            } else {
+                // Distinct functions, each called once, up to the listed count.
+                with_distractors(vec![target], n_calls.min(k), catalogue, rng)
+            };
+            let mut calls: Vec<FilledCall> = Vec::with_capacity(targets.len());
+            for f in &targets {
+                let mut call = fill(f, rng);
+                for _ in 0..8 {
+                    if !calls.iter().any(|c| c.render() == call.render()) {
+                        break;
+                    }
+                    call = fill(f, rng);
+                }
+                calls.push(call);
+            }
+            let mut distinct: Vec<&'static Function> = Vec::new();
+            for f in targets {
+                if !distinct.iter().any(|d| d.name == f.name) {
+                    distinct.push(f);
+                }
+            }
+            (with_distractors(distinct, k, catalogue, rng), calls)
+        }
+        Kind::Irrelevance => {
+            let listed = with_distractors(Vec::new(), k, catalogue, rng);
+            let domains: Vec<Domain> = listed.iter().map(|f| f.domain).collect();
+            let unlisted = |f: &Function| !listed.iter().any(|l| l.name == f.name);
+            let asked = if catalogue
+                .iter()
+                .any(|f| unlisted(f) && !domains.contains(&f.domain))
+            {
+                pick_function(catalogue, rng, |f| {
+                    unlisted(f) && !domains.contains(&f.domain)
+                })
+            } else {
+                // Every domain is listed (many functions per prompt): any
+                // unlisted function still makes the query unanswerable.
+                pick_function(catalogue, rng, unlisted)
+            };
+            let query = fill(asked, rng).query;
+            return assemble(kind, &listed, &[], query, config);
+        }
+    };
+    let query = join_sentences(calls.iter().map(|c| c.query.as_str()), rng);
+    assemble(kind, &listed, &calls, query, config)
+}
+
+/// A function satisfying `keep`, or any function when none does.
+fn pick_function(
+    catalogue: &[&'static Function],
+    rng: &mut SplitMix64,
+    keep: impl Fn(&Function) -> bool,
+) -> &'static Function {
+    let eligible: Vec<&'static Function> = catalogue.iter().copied().filter(|f| keep(f)).collect();
+    let pool = if eligible.is_empty() {
+        catalogue
+    } else {
+        &eligible
+    };
+    // `validate` guarantees a non-empty catalogue.
+    pool[rng.below(pool.len())]
+}
+
+/// `chosen` plus other functions up to `k`, shuffled into prompt order.
+fn with_distractors(
+    mut chosen: Vec<&'static Function>,
+    k: usize,
+    catalogue: &[&'static Function],
+    rng: &mut SplitMix64,
+) -> Vec<&'static Function> {
+    let mut others: Vec<&'static Function> = catalogue
+        .iter()
+        .copied()
+        .filter(|f| !chosen.iter().any(|c| c.name == f.name))
+        .collect();
+    rng.shuffle(&mut others);
+    let missing = k.saturating_sub(chosen.len());
+    chosen.extend(others.into_iter().take(missing));
+    rng.shuffle(&mut chosen);
+    chosen
+}
+
+/// Joins the sentences of a parallel query with varied connectives.
+fn join_sentences<'a>(sentences: impl Iterator<Item = &'a str>, rng: &mut SplitMix64) -> String {
+    const CONNECTIVES: [&str; 4] = ["", "Also, ", "Then ", "And "];
+    let mut out = String::new();
+    for (i, s) in sentences.enumerate() {
+        if i == 0 {
+            out.push_str(s);
+            continue;
+        }
+        out.push(' ');
+        let connective = *rng.pick(&CONNECTIVES).unwrap_or(&"");
+        out.push_str(connective);
+        if connective.is_empty() || s.starts_with("I ") {
+            out.push_str(s);
+        } else {
+            let mut chars = s.chars();
+            if let Some(first) = chars.next() {
+                out.extend(first.to_lowercase());
+                out.push_str(chars.as_str());
+            }
+        }
+    }
+    out
+}
+
+/// The record for a task.
+fn assemble(
+    kind: Kind,
+    listed: &[&'static Function],
+    calls: &[FilledCall],
+    query: String,
+    config: &SynthConfig,
+) -> Example {
+    let tools: Vec<Value> = listed.iter().map(|f| f.to_json()).collect();
+    let answer: Vec<String> = calls.iter().map(FilledCall::render).collect();
+    let ground_truth = calls.first().map(|c| c.function.name.to_owned());
+    let mut distinct: Vec<&str> = calls.iter().map(|c| c.function.name).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut extra = Map::new();
+    extra.insert("kind".into(), Value::from(kind.name()));
+    Example {
+        prompt: build_prompt(&tools, &query, config.json_style),
+        answer: answer.join("\n"),
+        ground_truth_text: ground_truth.clone(),
+        ground_truth,
+        possible_boxed_answers: listed.iter().map(|f| f.name.to_owned()).collect(),
+        is_multi_answer: distinct.len() > 1,
+        confidence: 1.0,
+        source: "synthetic".into(),
+        possible_answers: (!calls.is_empty()).then(|| possible_answers(calls)),
+        extra,
+        ..Example::default()
+    }
+}
+
+/// The BFCL form `[{"fn": {"param": [allowed…]}}]`: each passed value, and
+/// for an optional parameter left out, its default or omission (`""`).
+fn possible_answers(calls: &[FilledCall]) -> Value {
+    Value::Array(
+        calls
+            .iter()
+            .map(|c| {
+                let mut params = Map::new();
+                for p in c.function.params {
+                    let allowed = match (c.args.iter().find(|(n, _)| *n == p.name), p.default) {
+                        (Some((_, v)), _) => vec![v.clone()],
+                        (None, Some(d)) => vec![d.to_json(), json!("")],
+                        (None, None) => continue,
+                    };
+                    params.insert(p.name.into(), Value::Array(allowed));
+                }
+                json!({ c.function.name: params })
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,132 @@
+//! Writing records as JSONL (gzip when the name ends in `.gz`).
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use crate::error::{Error, Result};
+use crate::record::Example;
+use crate::split::split;
+
+/// Writes `examples`, one JSON object per line, and returns how many.
+///
+/// The file is written beside its final name and renamed into place at
+/// the end, so a failed write never leaves a truncated data set behind.
+/// A name ending in `.gz` is gzip-compressed.
+///
+/// # Errors
+///
+/// [`Error::Write`] when the file cannot be created or written.
+pub fn write_jsonl<'a>(
+    path: &Path,
+    examples: impl IntoIterator<Item = &'a Example>,
+) -> Result<usize> {
+    let tmp = temp_name(path);
+    let wrap = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let result = (|| {
+        let file = File::create(&tmp)?;
+        let gzip = path.extension().is_some_and(|e| e == "gz");
+        let mut out: Box<dyn Write> = if gzip {
+            Box::new(GzEncoder::new(BufWriter::new(file), Compression::default()))
+        } else {
+            Box::new(BufWriter::new(file))
+        };
+        let mut count = 0;
+        for ex in examples {
+            serde_json::to_writer(&mut out, ex)?;
+            out.write_all(b"\n")?;
+            count += 1;
+        }
+        out.flush()?;
+        drop(out);
+        fs::rename(&tmp, path)?;
+        Ok(count)
+    })();
+    if result.is_err() {
+        // Best effort: the temporary file is useless after a failure.
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(wrap)
+}
+
+/// How many records each split file received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitCounts {
+    /// Records in `train.jsonl`.
+    pub train: usize,
+    /// Records in `valid.jsonl`.
+    pub valid: usize,
+    /// Records in `test.jsonl`.
+    pub test: usize,
+}
+
+/// Splits `examples` (see [`split`]) and writes `train.jsonl`,
+/// `valid.jsonl` and `test.jsonl` into `dir`, creating it if needed.
+///
+/// # Errors
+///
+/// [`Error::BadConfig`] for bad fractions; [`Error::Write`] when the
+/// directory or a file cannot be written.
+pub fn write_splits(
+    dir: &Path,
+    examples: Vec<Example>,
+    valid: f64,
+    test: f64,
+    seed: u64,
+) -> Result<SplitCounts> {
+    let parts = split(examples, valid, test, seed)?;
+    fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
+    Ok(SplitCounts {
+        train: write_jsonl(&dir.join("train.jsonl"), &parts.train)?,
+        valid: write_jsonl(&dir.join("valid.jsonl"), &parts.valid)?,
+        test: write_jsonl(&dir.join("test.jsonl"), &parts.test)?,
+    })
+}
+
+fn temp_name(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{load, LoadOptions};
+
+    #[test]
+    fn round_trips_plain_and_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ex = Example {
+            prompt: "p".into(),
+            answer: String::new(),
+            ..Example::default()
+        };
+        ex.extra.insert("kind".into(), "irrelevance".into());
+        for name in ["a.jsonl", "a.jsonl.gz"] {
+            let path = dir.path().join(name);
+            assert_eq!(write_jsonl(&path, [&ex, &ex]).unwrap(), 2);
+            let loaded = load(&path, &LoadOptions::default()).unwrap();
+            assert_eq!(loaded.examples, vec![ex.clone(), ex.clone()]);
+        }
+        assert!(!dir.path().join("a.jsonl.partial").exists());
+    }
+
+    #[test]
+    fn unwritable_path_is_an_error_naming_it() {
+        let err = write_jsonl(Path::new("/nonexistent-dir/x.jsonl"), []).unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent-dir/x.jsonl"),
+            "{err}"
+        );
+    }
+}
