@@ -3,4 +3,11 @@
 
 #![deny(missing_docs)]
 
+pub mod error;
+pub mod template;
+pub mod tokenizer;
+
+pub use error::{Error, Result};
 pub use mlx_rs;
+pub use template::{ChatContext, ChatTemplate, ChatTemplates};
+pub use tokenizer::{ChatOptions, Tokenizer};
