@@ -229,7 +229,7 @@ pub fn save(dir: &Path, model: &Transformer, config: &AdapterConfig) -> Result<(
 pub fn read_config(dir: &Path) -> Result<AdapterConfig> {
     let path = dir.join("adapter_config.json");
     if !path.is_file() {
-        return Err(Error::MissingFile {
+        return Err(Error::MissingFiles {
             dir: dir.to_path_buf(),
             what: "adapter configuration",
             looked_for: "adapter_config.json".into(),

@@ -107,7 +107,7 @@ impl TransformerConfig {
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join("config.json");
         if !path.is_file() {
-            return Err(Error::MissingFile {
+            return Err(Error::MissingFiles {
                 dir: dir.to_path_buf(),
                 what: "model configuration",
                 looked_for: "config.json".into(),

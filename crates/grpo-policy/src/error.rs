@@ -2,29 +2,166 @@
 
 use std::path::PathBuf;
 
-/// Everything that can go wrong while loading, adapting or running a policy.
+/// What can go wrong while loading or using the policy.
+///
+/// Every variant that comes from a file names the file, so a user can see
+/// which part of a model directory to fix.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
+    // --- Files ---------------------------------------------------------------
+    /// A file the model directory must have is not there.
+    #[error("missing {path}: {what}")]
+    MissingFile {
+        /// The file looked for.
         path: PathBuf,
-        /// The underlying error.
+        /// What the file is for and where it usually comes from.
+        what: &'static str,
+    },
+
+    /// A file could not be read or written.
+    #[error("cannot access {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating-system error.
         source: std::io::Error,
     },
-    /// A JSON file (config, index, adapter config) is malformed.
-    #[error("{path}: {source}")]
+
+    /// A JSON file is not valid JSON.
+    #[error("malformed JSON in {path}: {source}")]
     Json {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
+        /// Where and why parsing failed.
         source: serde_json::Error,
     },
-    /// A required file of a model directory is missing.
+
+    /// A field of a JSON file has the wrong type or an impossible value.
+    #[error("invalid `{field}` in {path}: expected {expected}, got {got}")]
+    InvalidField {
+        /// The file.
+        path: PathBuf,
+        /// The field, as a dotted path (`added_tokens_decoder.151643.content`).
+        field: String,
+        /// What the field may hold.
+        expected: &'static str,
+        /// The value found, as JSON.
+        got: String,
+    },
+
+    // --- Tokenizer -----------------------------------------------------------
+    /// `tokenizer.json` could not be parsed by the `tokenizers` library.
+    #[error("cannot load tokenizer {path}: {source}")]
+    TokenizerFile {
+        /// The `tokenizer.json` file.
+        path: PathBuf,
+        /// The `tokenizers` error.
+        source: tokenizers::Error,
+    },
+
+    /// A token declared in `tokenizer_config.json` has an id there that
+    /// differs from the id `tokenizer.json` gives it.
+    #[error(
+        "token `{token}` has id {declared} in {path} but id {actual} in tokenizer.json \
+         (the two files come from different tokenizers)"
+    )]
+    TokenIdMismatch {
+        /// The `tokenizer_config.json` file.
+        path: PathBuf,
+        /// The token text.
+        token: String,
+        /// The id `tokenizer_config.json` declares.
+        declared: u32,
+        /// The id the tokenizer assigns.
+        actual: u32,
+    },
+
+    /// A token a tokenizer layout names is not in the vocabulary.
+    #[error("the {role} `{token}` is not in the tokenizer's vocabulary")]
+    UnknownToken {
+        /// What the token is for (`eos_token`, `pad_token`, …).
+        role: &'static str,
+        /// The token text.
+        token: String,
+    },
+
+    /// Text could not be turned into token ids.
+    #[error("cannot encode text: {source}")]
+    Encode {
+        /// The `tokenizers` error.
+        source: tokenizers::Error,
+    },
+
+    /// Token ids could not be turned back into text.
+    #[error("cannot decode token ids: {source}")]
+    Decode {
+        /// The `tokenizers` error (typically an id outside the vocabulary).
+        source: tokenizers::Error,
+    },
+
+    /// Training a tokenizer failed or was asked for something impossible.
+    #[error("cannot train a BPE tokenizer: {reason}")]
+    Train {
+        /// What went wrong.
+        reason: String,
+    },
+
+    // --- Chat template -------------------------------------------------------
+    /// The tokenizer has no chat template, so chat messages cannot be turned
+    /// into a prompt.
+    #[error(
+        "no chat template in {dir} (looked for chat_template.jinja and `chat_template` in \
+         tokenizer_config.json); encode a plain prompt instead"
+    )]
+    NoChatTemplate {
+        /// The model directory.
+        dir: PathBuf,
+    },
+
+    /// The tokenizer has several named chat templates and the one asked for
+    /// (or `default`) is not among them.
+    #[error("no chat template named `{name}` (known: {})", known.join(", "))]
+    UnknownChatTemplate {
+        /// The name asked for.
+        name: String,
+        /// The names the tokenizer has.
+        known: Vec<String>,
+    },
+
+    /// A chat template is not valid Jinja.
+    #[error("chat template `{name}` ({origin}) does not compile: {source:#}")]
+    TemplateSyntax {
+        /// The template's name (`default`, `tool_use`, or a file name).
+        name: String,
+        /// Where the template came from: a file, or `inline`.
+        origin: String,
+        /// The Jinja error, with line information.
+        source: minijinja::Error,
+    },
+
+    /// Rendering a chat template failed: the template raised an exception
+    /// (`raise_exception`) or used a value in a way it does not support.
+    #[error("chat template `{name}` failed to render: {source:#}")]
+    TemplateRender {
+        /// The template's name.
+        name: String,
+        /// The Jinja error; for `raise_exception` its message is the template's.
+        source: minijinja::Error,
+    },
+
+    /// A chat message or tool is not a JSON object, or the conversation is
+    /// empty.
+    #[error("invalid chat input: {what}")]
+    InvalidChat {
+        /// Which message or tool is wrong, and how.
+        what: String,
+    },
+
+    // --- Model ---------------------------------------------------------------
+    /// None of the files that can hold something a directory needs exists.
     #[error("{dir}: no {what} (looked for {looked_for})")]
-    MissingFile {
+    MissingFiles {
         /// The model or adapter directory.
         dir: PathBuf,
         /// What was needed, in words.
@@ -32,6 +169,7 @@ pub enum Error {
         /// The file names tried.
         looked_for: String,
     },
+
     /// `config.json` names an architecture this crate does not implement.
     #[error("unsupported model_type `{model_type}` (supported: {})", supported.join(", "))]
     UnsupportedModel {
@@ -40,6 +178,18 @@ pub enum Error {
         /// The supported ones.
         supported: &'static [&'static str],
     },
+
+    /// A model name is neither a directory nor in the Hugging Face cache.
+    #[error(
+        "model `{model}` not found: it is not a directory and not in the Hugging Face cache \
+         (~/.cache/huggingface/hub); download it with `huggingface-cli download {model}` \
+         or pass a local directory"
+    )]
+    ModelNotFound {
+        /// The name given.
+        model: String,
+    },
+
     /// A configuration value is outside what is allowed.
     #[error("{what}: {message}")]
     InvalidConfig {
@@ -48,11 +198,9 @@ pub enum Error {
         /// What is wrong and what is allowed.
         message: String,
     },
+
     /// The checkpoint's tensors do not match the architecture.
-    #[error(
-        "{dir}: weights do not match the model: {}",
-        describe_mismatch(missing, unexpected, wrong_shape)
-    )]
+    #[error("{dir}: weights do not match the model: {}", describe_mismatch(missing, unexpected, wrong_shape))]
     WeightMismatch {
         /// The model directory.
         dir: PathBuf,
@@ -63,6 +211,7 @@ pub enum Error {
         /// `name: expected [..], found [..]`.
         wrong_shape: Vec<String>,
     },
+
     /// A safetensors file could not be read or written.
     #[error("{path}: {message}")]
     Safetensors {
@@ -71,6 +220,7 @@ pub enum Error {
         /// MLX's message.
         message: String,
     },
+
     /// An MLX operation failed.
     #[error("mlx: {0}")]
     Mlx(#[from] mlx_rs::error::Exception),

@@ -21,7 +21,11 @@ pub mod norm;
 pub mod params;
 pub mod rope;
 pub mod sample;
+pub mod template;
+pub mod tokenizer;
 pub mod weights;
 
 pub use error::{Error, Result};
 pub use mlx_rs;
+pub use template::{ChatContext, ChatTemplate, ChatTemplates};
+pub use tokenizer::{ChatOptions, Tokenizer};

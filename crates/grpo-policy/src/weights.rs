@@ -151,7 +151,7 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
         shards.dedup();
         let files: Vec<PathBuf> = shards.iter().map(|s| dir.join(s)).collect();
         if let Some(absent) = files.iter().find(|f| !f.is_file()) {
-            return Err(Error::MissingFile {
+            return Err(Error::MissingFiles {
                 dir: dir.to_path_buf(),
                 what: "shard named by model.safetensors.index.json",
                 looked_for: absent.display().to_string(),
@@ -174,7 +174,7 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(Error::MissingFile {
+        return Err(Error::MissingFiles {
             dir: dir.to_path_buf(),
             what: "model weights",
             looked_for: "model.safetensors, model.safetensors.index.json, model-*.safetensors"

@@ -7,3 +7,4 @@ mod common;
 mod generation;
 mod parity;
 mod smoke;
+mod tokenizer;
