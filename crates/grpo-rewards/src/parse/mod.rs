@@ -1,0 +1,627 @@
+//! [`extract_function_calls`]: every tool call in a model's output.
+//!
+//! The scanner walks the text once. At each line start (and after each
+//! marker) it checks, in order: a marker (reasoning, envelope, fence,
+//! end-of-turn token); the start of an item (`name(`, `[`, `{`), which must
+//! parse as calls that end the line; otherwise the line is prose, which
+//! makes the output unclean. A failed item attempt reports the furthest
+//! byte it read, and the scan resumes from there rather than from the next
+//! line, so no byte is read more than a few times: the work is linear in
+//! the input, whatever the input.
+
+mod envelope;
+mod json;
+mod python;
+
+use std::fmt;
+
+use crate::call::{ToolCall, Value};
+use envelope::Marker;
+use python::{hws, ws, Fail, FailKind};
+
+pub use python::MAX_DEPTH;
+
+/// Longest input [`extract_function_calls`] reads; longer input yields
+/// [`ParseErrorKind::InputTooLong`] and no calls. Completions of a few
+/// hundred tokens are a few kilobytes.
+pub const MAX_INPUT_BYTES: usize = 512 * 1024;
+
+/// A syntax family in which calls were written or wrapped.
+///
+/// ```
+/// use grpo_rewards::Format;
+///
+/// assert_eq!(Format::Hermes.to_string(), "hermes");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// Python call syntax: `get_weather(city="Paris")`.
+    Python,
+    /// A JSON object: `{"name": "get_weather", "arguments": {…}}`.
+    Json,
+    /// Hermes/Qwen `<tool_call>…</tool_call>`.
+    Hermes,
+    /// Mistral `[TOOL_CALLS]`.
+    Mistral,
+    /// Llama `<|python_tag|>`.
+    Llama,
+    /// Glaive `<functioncall>`.
+    Glaive,
+    /// A markdown code fence.
+    CodeFence,
+}
+
+impl Format {
+    /// Every format, in declaration order.
+    ///
+    /// ```
+    /// assert_eq!(grpo_rewards::Format::ALL.len(), 7);
+    /// ```
+    pub const ALL: [Format; 7] = [
+        Format::Python,
+        Format::Json,
+        Format::Hermes,
+        Format::Mistral,
+        Format::Llama,
+        Format::Glaive,
+        Format::CodeFence,
+    ];
+
+    /// A short lowercase name.
+    ///
+    /// ```
+    /// assert_eq!(grpo_rewards::Format::CodeFence.name(), "code_fence");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Python => "python",
+            Format::Json => "json",
+            Format::Hermes => "hermes",
+            Format::Mistral => "mistral",
+            Format::Llama => "llama",
+            Format::Glaive => "glaive",
+            Format::CodeFence => "code_fence",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of [`Format`]s (a bit set; copying it is free).
+///
+/// ```
+/// use grpo_rewards::{extract_function_calls, Format};
+///
+/// let parsed = extract_function_calls("<tool_call>{\"name\": \"f\"}</tool_call>");
+/// assert!(parsed.formats.contains(Format::Hermes));
+/// assert!(parsed.formats.contains(Format::Json));
+/// assert_eq!(parsed.formats.iter().count(), 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Formats(u8);
+
+impl Formats {
+    /// Whether `format` is in the set.
+    ///
+    /// ```
+    /// let set = grpo_rewards::Formats::default();
+    /// assert!(!set.contains(grpo_rewards::Format::Json));
+    /// ```
+    pub fn contains(self, format: Format) -> bool {
+        self.0 & format.bit() != 0
+    }
+
+    /// Adds `format` to the set.
+    ///
+    /// ```
+    /// use grpo_rewards::{Format, Formats};
+    ///
+    /// let mut set = Formats::default();
+    /// set.insert(Format::Llama);
+    /// assert!(set.contains(Format::Llama));
+    /// ```
+    pub fn insert(&mut self, format: Format) {
+        self.0 |= format.bit();
+    }
+
+    /// Whether the set is empty.
+    ///
+    /// ```
+    /// assert!(grpo_rewards::Formats::default().is_empty());
+    /// ```
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The formats in the set, in [`Format::ALL`] order.
+    ///
+    /// ```
+    /// use grpo_rewards::{Format, Formats};
+    ///
+    /// let mut set = Formats::default();
+    /// set.insert(Format::Json);
+    /// set.insert(Format::Python);
+    /// assert_eq!(set.iter().collect::<Vec<_>>(), [Format::Python, Format::Json]);
+    /// ```
+    pub fn iter(self) -> impl Iterator<Item = Format> {
+        Format::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
+/// Whether, and how, the output held a `<think>` reasoning block.
+///
+/// ```
+/// use grpo_rewards::{extract_function_calls, Reasoning};
+///
+/// let parsed = extract_function_calls("<think>the user wants…");
+/// assert_eq!(parsed.reasoning, Reasoning::Unclosed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Reasoning {
+    /// No reasoning block.
+    #[default]
+    None,
+    /// Reasoning closed by `</think>`.
+    Closed,
+    /// `<think>` never closed: the rest of the text is reasoning.
+    Unclosed,
+}
+
+/// Something that looked like a call but could not be read.
+///
+/// ```
+/// use grpo_rewards::{extract_function_calls, ParseErrorKind};
+///
+/// let parsed = extract_function_calls("get_weather(city=\"Par");
+/// assert_eq!(parsed.errors[0].kind, ParseErrorKind::Truncated);
+/// assert_eq!(parsed.errors[0].to_string(), "at byte 0: the text ends inside a call");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at byte {offset}: {kind}")]
+pub struct ParseError {
+    /// Byte offset in the text where the problem starts.
+    pub offset: usize,
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+}
+
+/// What is wrong at a [`ParseError`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// The text is longer than [`MAX_INPUT_BYTES`]; nothing was read.
+    #[error("input is {len} bytes, more than the {max} allowed")]
+    InputTooLong {
+        /// Length of the text.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Brackets or calls nest deeper than [`MAX_DEPTH`].
+    #[error("nesting deeper than {max} levels")]
+    TooDeep {
+        /// The limit.
+        max: u32,
+    },
+    /// The text ends inside a call (generation stopped mid-call).
+    #[error("the text ends inside a call")]
+    Truncated,
+    /// An envelope was opened but not closed.
+    #[error("`{open}` is never closed by `{close}`")]
+    Unclosed {
+        /// The opening marker.
+        open: &'static str,
+        /// The closing marker that is missing.
+        close: &'static str,
+    },
+    /// An envelope holds something other than calls.
+    #[error("the {format} envelope does not hold a tool call")]
+    NotACall {
+        /// The envelope's format.
+        format: Format,
+    },
+}
+
+/// What [`extract_function_calls`] found.
+///
+/// ```
+/// use grpo_rewards::extract_function_calls;
+///
+/// let parsed = extract_function_calls("Let me check.\nget_weather(city=\"Paris\")");
+/// assert_eq!(parsed.calls.len(), 1);
+/// assert!(!parsed.clean, "the prose line makes the output unclean");
+/// assert!(!parsed.truncated);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParseResult {
+    /// The calls, in the order they appear.
+    pub calls: Vec<ToolCall>,
+    /// Formats and envelopes the calls were written in.
+    pub formats: Formats,
+    /// Whether the text holds nothing but calls, their envelopes,
+    /// reasoning, whitespace and end-of-turn tokens, with no errors.
+    pub clean: bool,
+    /// Whether the text ends inside a call or an unclosed `<tool_call>`.
+    pub truncated: bool,
+    /// The reasoning block, if any.
+    pub reasoning: Reasoning,
+    /// Things that looked like calls but could not be read.
+    pub errors: Vec<ParseError>,
+}
+
+/// Finds every tool call in `text`, in any supported format; never panics
+/// and never evaluates code.
+///
+/// Bare calls count when they stand on their own lines (one or several per
+/// line, separated by `,` or `;`, or in a `[...]` list) or inside an
+/// envelope; a call mentioned inside a sentence is prose. Reasoning in
+/// `<think>` blocks is never searched. See the crate docs for every format.
+///
+/// ```
+/// use grpo_rewards::{extract_function_calls, ToolCall};
+///
+/// let parsed = extract_function_calls(
+///     "<think>The user wants two factorials.</think>\n\
+///      calculate_factorial(n=5)\ncalculate_factorial(n=7)",
+/// );
+/// assert_eq!(
+///     parsed.calls,
+///     [
+///         ToolCall::new("calculate_factorial").arg("n", 5),
+///         ToolCall::new("calculate_factorial").arg("n", 7),
+///     ]
+/// );
+/// assert!(parsed.clean);
+/// ```
+pub fn extract_function_calls(text: &str) -> ParseResult {
+    let mut scanner = Scanner {
+        text,
+        out: ParseResult {
+            clean: true,
+            ..ParseResult::default()
+        },
+        next_line: envelope::NextMatch::new("\n"),
+        next_tool_call_close: envelope::NextMatch::new(envelope::TOOL_CALL_CLOSE),
+    };
+    if text.len() > MAX_INPUT_BYTES {
+        scanner.error(
+            0,
+            ParseErrorKind::InputTooLong {
+                len: text.len(),
+                max: MAX_INPUT_BYTES,
+            },
+        );
+        return scanner.out;
+    }
+    let mut start = 0;
+    if let Some(end) = envelope::leading_reasoning_end(text) {
+        scanner.out.reasoning = Reasoning::Closed;
+        start = end;
+    }
+    scanner.scan(start, text.len());
+    scanner.out
+}
+
+/// The scan state: the text, what was found so far, and remembered
+/// searches.
+struct Scanner<'a> {
+    text: &'a str,
+    out: ParseResult,
+    next_line: envelope::NextMatch,
+    next_tool_call_close: envelope::NextMatch,
+}
+
+/// Where an item parse failed, and whether that is the end of the text.
+struct Failure {
+    at: usize,
+    at_end: bool,
+}
+
+/// How items are separated in a run of calls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// On one line: `,` or `;` between calls (a call may still span lines
+    /// inside its brackets).
+    Line,
+    /// After an envelope marker: any whitespace, `,` or `;`.
+    Envelope,
+}
+
+impl<'a> Scanner<'a> {
+    fn error(&mut self, offset: usize, kind: ParseErrorKind) {
+        self.out.clean = false;
+        self.out.errors.push(ParseError { offset, kind });
+    }
+
+    /// What to go back to when an attempt turns out not to be calls.
+    fn save(&self) -> (usize, Formats) {
+        (self.out.calls.len(), self.out.formats)
+    }
+
+    fn restore(&mut self, (calls, formats): (usize, Formats)) {
+        self.out.calls.truncate(calls);
+        self.out.formats = formats;
+    }
+
+    /// Offset in the text of a suffix slice of `text[..end]`.
+    fn offset(&self, rest: &str, end: usize) -> usize {
+        end - rest.len()
+    }
+
+    /// Scans `text[pos..end]`.
+    fn scan(&mut self, mut pos: usize, end: usize) {
+        loop {
+            pos = self.offset(ws(&self.text[pos..end]), end);
+            if pos >= end {
+                return;
+            }
+            let rest = &self.text[pos..end];
+            if let Some((marker, len)) = envelope::marker_at(rest) {
+                pos = self.on_marker(marker, pos, pos + len, end);
+                continue;
+            }
+            let fail_at = if python::starts_item(rest) {
+                match self.bare_line(pos, end) {
+                    Ok(next) => {
+                        pos = next;
+                        continue;
+                    }
+                    Err(at) => at,
+                }
+            } else {
+                pos
+            };
+            self.out.clean = false;
+            pos = self.skip_prose(pos, fail_at, end);
+        }
+    }
+
+    /// Where to resume after prose at `pos`, when reading it failed at
+    /// `fail_at`: the first marker after the failure on this line, else the
+    /// next line, or the line of the failure when that is further on (the
+    /// bytes before it were read already).
+    fn skip_prose(&mut self, pos: usize, fail_at: usize, end: usize) -> usize {
+        let text = &self.text[..end];
+        let eol = self.next_line.find(self.text, pos, end).unwrap_or(end);
+        if fail_at <= eol {
+            let from = fail_at.max(pos);
+            envelope::find_marker(&text[from..eol]).map_or(eol, |i| from + i)
+        } else {
+            text[..fail_at].rfind('\n').map_or(fail_at, |i| i + 1)
+        }
+    }
+
+    /// Calls standing on their own line(s) at `pos`. On success returns the
+    /// end of the line's calls; on failure the furthest offset read.
+    fn bare_line(&mut self, pos: usize, end: usize) -> Result<usize, usize> {
+        let saved = self.save();
+        match self.items(&self.text[pos..end], Run::Line) {
+            Ok(rest) => {
+                let after = hws(rest);
+                let line_ends = after.is_empty()
+                    || after.starts_with(['\n', '\r'])
+                    || envelope::marker_at(after).is_some();
+                if line_ends {
+                    Ok(self.offset(rest, end))
+                } else {
+                    self.restore(saved);
+                    Err(self.offset(after, end))
+                }
+            }
+            Err(fail) => {
+                let failure = self.failed(fail, end);
+                // A call cut off by the end of the text keeps the complete
+                // calls before it on its line.
+                if !failure.at_end {
+                    self.restore(saved);
+                }
+                Err(failure.at)
+            }
+        }
+    }
+
+    /// Records a failed item parse: nesting too deep, or the end of the
+    /// text reached inside a call (truncation).
+    fn failed(&mut self, fail: Fail<'a>, end: usize) -> Failure {
+        let at = self.offset(fail.at, end);
+        let at_end =
+            fail.kind == FailKind::Syntax && end == self.text.len() && ws(fail.at).is_empty();
+        if fail.kind == FailKind::TooDeep {
+            self.error(at, ParseErrorKind::TooDeep { max: MAX_DEPTH });
+        } else if at_end {
+            self.out.truncated = true;
+            let line_start = self.text[..at].rfind('\n').map_or(0, |i| i + 1);
+            self.error(line_start, ParseErrorKind::Truncated);
+        }
+        Failure { at, at_end }
+    }
+
+    /// A run of items (calls, JSON call shapes, lists of them) at the start
+    /// of `i`, appended to the output. Returns the text after the last one.
+    fn items(&mut self, mut i: &'a str, run: Run) -> Result<&'a str, Fail<'a>> {
+        loop {
+            let (rest, v) = match python::value(i, 0) {
+                Ok(ok) => ok,
+                Err(nom::Err::Error(f) | nom::Err::Failure(f)) => return Err(f),
+                Err(nom::Err::Incomplete(_)) => {
+                    return Err(Fail {
+                        at: "",
+                        kind: FailKind::Syntax,
+                    })
+                }
+            };
+            if !json::push_item_calls(v, &mut self.out.calls, &mut self.out.formats) {
+                return Err(Fail {
+                    at: rest,
+                    kind: FailKind::NotCalls,
+                });
+            }
+            let after = if run == Run::Line {
+                hws(rest)
+            } else {
+                ws(rest)
+            };
+            let (after, separated) = match after.strip_prefix([',', ';']) {
+                Some(r) => (ws(r), true),
+                None => (after, false),
+            };
+            let more = (separated || run == Run::Envelope)
+                && python::starts_item(after)
+                && envelope::marker_at(after).is_none();
+            if !more {
+                return Ok(if separated { after } else { rest });
+            }
+            i = after;
+        }
+    }
+
+    /// Handles the marker at `pos` whose text ends at `after`; returns
+    /// where scanning resumes.
+    fn on_marker(&mut self, marker: Marker, pos: usize, after: usize, end: usize) -> usize {
+        match marker {
+            Marker::ThinkOpen => match self.text[after..end].find(envelope::THINK_CLOSE) {
+                Some(i) => {
+                    self.out.reasoning = Reasoning::Closed;
+                    after + i + envelope::THINK_CLOSE.len()
+                }
+                None => {
+                    self.out.reasoning = Reasoning::Unclosed;
+                    end
+                }
+            },
+            Marker::ThinkClose | Marker::ToolCallClose => {
+                self.out.clean = false;
+                after
+            }
+            Marker::EndOfTurn => after,
+            Marker::ToolCallOpen => self.hermes(after, end),
+            Marker::Prefix(format) => self.prefixed(format, pos, after, end),
+            Marker::Fence => self.fence(after, end),
+        }
+    }
+
+    /// `<tool_call>` content up to `</tool_call>`.
+    fn hermes(&mut self, after: usize, end: usize) -> usize {
+        self.out.formats.insert(Format::Hermes);
+        let open_at = after - envelope::TOOL_CALL_OPEN.len();
+        let unclosed = ParseErrorKind::Unclosed {
+            open: envelope::TOOL_CALL_OPEN,
+            close: envelope::TOOL_CALL_CLOSE,
+        };
+        let saved = self.save();
+        let fail_at = match self.items(ws(&self.text[after..end]), Run::Envelope) {
+            Ok(rest) => {
+                let rest = ws(rest);
+                if let Some(r) = rest.strip_prefix(envelope::TOOL_CALL_CLOSE) {
+                    return self.offset(r, end);
+                }
+                if rest.is_empty() || envelope::marker_at(rest).is_some() {
+                    // Complete calls in an envelope that is never closed:
+                    // the calls count, the output is truncated.
+                    self.out.truncated = true;
+                    self.error(open_at, unclosed);
+                    return self.offset(rest, end);
+                }
+                self.offset(rest, end)
+            }
+            Err(fail) => {
+                let failure = self.failed(fail, end);
+                if failure.at_end {
+                    self.error(open_at, unclosed);
+                    return end;
+                }
+                failure.at
+            }
+        };
+        self.restore(saved);
+        self.error(
+            open_at,
+            ParseErrorKind::NotACall {
+                format: Format::Hermes,
+            },
+        );
+        // Resume after this envelope's close, if it has one.
+        match self.next_tool_call_close.find(self.text, fail_at, end) {
+            Some(at) => at + envelope::TOOL_CALL_CLOSE.len(),
+            None => self.skip_prose(fail_at, fail_at, end),
+        }
+    }
+
+    /// Calls after `[TOOL_CALLS]`, `<|python_tag|>` or `<functioncall>`.
+    fn prefixed(&mut self, format: Format, pos: usize, after: usize, end: usize) -> usize {
+        self.out.formats.insert(format);
+        let content = ws(&self.text[after..end]);
+        if format == Format::Mistral {
+            if let Some(next) = self.mistral_v11(content, end) {
+                return next;
+            }
+        }
+        let saved = self.save();
+        match self.items(content, Run::Envelope) {
+            Ok(rest) => self.offset(rest, end),
+            Err(fail) => {
+                let failure = self.failed(fail, end);
+                if !failure.at_end {
+                    self.restore(saved);
+                    self.error(pos, ParseErrorKind::NotACall { format });
+                }
+                self.skip_prose(failure.at, failure.at, end)
+            }
+        }
+    }
+
+    /// Mistral v11's `name[ARGS]{…}`; `None` when `content` is not that.
+    fn mistral_v11(&mut self, content: &'a str, end: usize) -> Option<usize> {
+        let name_len = content
+            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .unwrap_or(content.len());
+        let (name, rest) = content.split_at(name_len);
+        let args = ws(rest.strip_prefix(envelope::MISTRAL_ARGS)?);
+        if !python::is_call_name(name) {
+            return None;
+        }
+        match python::value(args, 0) {
+            Ok((rest, Value::Dict(entries))) => {
+                let mut call = ToolCall::new(name);
+                call.args = entries;
+                self.out.calls.push(call);
+                self.out.formats.insert(Format::Json);
+                Some(self.offset(rest, end))
+            }
+            _ => None,
+        }
+    }
+
+    /// A code fence: its content is scanned like top-level text.
+    fn fence(&mut self, after: usize, end: usize) -> usize {
+        self.out.formats.insert(Format::CodeFence);
+        let skip = envelope::fence_content_start(&self.text[after..end]);
+        let start = after + skip;
+        match envelope::fence_close(self.text, start, end, skip == 0) {
+            Some(close) => {
+                self.scan(start, close);
+                close + envelope::FENCE.len()
+            }
+            None => {
+                self.error(
+                    after - envelope::FENCE.len(),
+                    ParseErrorKind::Unclosed {
+                        open: envelope::FENCE,
+                        close: envelope::FENCE,
+                    },
+                );
+                self.scan(start, end);
+                end
+            }
+        }
+    }
+}

@@ -1,0 +1,749 @@
+//! The nom grammar of Python call syntax and literals.
+//!
+//! One value grammar serves both Python and JSON: JSON is Python literal
+//! syntax plus `true`/`false`/`null`, which are accepted too. Nothing is
+//! evaluated; only literals, containers and calls are values, so
+//! `f(x=some_variable)` does not parse.
+//!
+//! Every alternative is chosen by looking at the first byte, so a parse
+//! never backtracks further than one identifier, and its error points at
+//! the furthest byte it read (the scanner in `parse/mod.rs` relies on this
+//! to keep the whole extraction linear). Nesting deeper than [`MAX_DEPTH`]
+//! fails at once with [`FailKind::TooDeep`] instead of recursing further.
+
+use nom::bytes::complete::{take_while, take_while1};
+use nom::character::complete::{char, multispace0, space0};
+use nom::error::{ErrorKind, ParseError};
+use nom::{IResult, Parser};
+
+use crate::call::{ToolCall, Value};
+
+/// Deepest nesting of lists, tuples, dicts and calls a value may have.
+pub const MAX_DEPTH: u32 = 32;
+
+/// Why a parse failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailKind {
+    /// The text is not a literal or call at this point.
+    Syntax,
+    /// Nesting exceeded [`MAX_DEPTH`].
+    TooDeep,
+    /// A complete value that is not a call (`{"city": "Paris"}`).
+    NotCalls,
+}
+
+/// A parse failure: where (the unread rest of the input) and why.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fail<'a> {
+    pub(crate) at: &'a str,
+    pub(crate) kind: FailKind,
+}
+
+impl<'a> ParseError<&'a str> for Fail<'a> {
+    fn from_error_kind(input: &'a str, _: ErrorKind) -> Self {
+        Fail {
+            at: input,
+            kind: FailKind::Syntax,
+        }
+    }
+
+    fn append(_: &'a str, _: ErrorKind, other: Self) -> Self {
+        other
+    }
+
+    /// Keeps the failure that read further, so the error marks how much of
+    /// the input was examined.
+    fn or(self, other: Self) -> Self {
+        if other.at.len() <= self.at.len() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+pub(crate) type PResult<'a, T> = IResult<&'a str, T, Fail<'a>>;
+
+fn syntax<T>(at: &str) -> PResult<'_, T> {
+    Err(nom::Err::Error(Fail {
+        at,
+        kind: FailKind::Syntax,
+    }))
+}
+
+/// Whitespace of any kind, newlines included (inside brackets).
+pub(crate) fn ws(i: &str) -> &str {
+    let r: PResult<'_, &str> = multispace0(i);
+    r.map_or(i, |(rest, _)| rest)
+}
+
+/// Spaces and tabs only (between calls on one line).
+pub(crate) fn hws(i: &str) -> &str {
+    let r: PResult<'_, &str> = space0(i);
+    r.map_or(i, |(rest, _)| rest)
+}
+
+fn is_ident_start(c: char) -> bool {
+    c == '_' || c.is_alphabetic()
+}
+
+fn is_ident_char(c: char) -> bool {
+    c == '_' || c.is_alphanumeric()
+}
+
+/// An identifier: a keyword argument name or one segment of a call name.
+fn ident(i: &str) -> PResult<'_, &str> {
+    match i.chars().next() {
+        Some(c) if is_ident_start(c) => take_while(is_ident_char)(i),
+        _ => syntax(i),
+    }
+}
+
+/// A call name: dotted identifiers, where segments may hold `-` after their
+/// first character (`get-weather`), since tool names often do.
+fn call_name(i: &str) -> PResult<'_, &str> {
+    let (mut rest, _) = ident(i)?;
+    loop {
+        let (r, _) = take_while(|c: char| is_ident_char(c) || c == '-')(rest)?;
+        rest = r;
+        match rest.strip_prefix('.') {
+            Some(after) if after.starts_with(is_ident_start) => rest = after,
+            _ => break,
+        }
+    }
+    let name = &i[..i.len() - rest.len()];
+    Ok((rest, name))
+}
+
+/// Whether all of `s` is a call name, so that a name read from JSON prints
+/// back as Python call syntax.
+pub(crate) fn is_call_name(s: &str) -> bool {
+    call_name(s).is_ok_and(|(rest, _)| rest.is_empty())
+}
+
+/// Whether `i` starts like a top-level item: `name(`, `[` or `{`.
+pub(crate) fn starts_item(i: &str) -> bool {
+    match i.as_bytes().first() {
+        Some(b'[' | b'{') => true,
+        Some(_) => call_name(i).is_ok_and(|(rest, _)| hws(rest).starts_with('(')),
+        None => false,
+    }
+}
+
+/// Parses one value at the start of `i`; `depth` is the current nesting.
+pub(crate) fn value(i: &str, depth: u32) -> PResult<'_, Value> {
+    let Some(&first) = i.as_bytes().first() else {
+        return syntax(i);
+    };
+    match first {
+        b'"' | b'\'' => string_value(i),
+        b'[' => list(i, depth),
+        b'(' => tuple(i, depth),
+        b'{' => dict(i, depth),
+        b'-' | b'+' | b'.' | b'0'..=b'9' => number(i),
+        _ if string_prefix_len(i).is_some() => string_value(i),
+        _ => name_value(i, depth),
+    }
+}
+
+/// Enters one nesting level, failing once [`MAX_DEPTH`] is passed.
+fn deeper(i: &str, depth: u32) -> Result<u32, nom::Err<Fail<'_>>> {
+    if depth >= MAX_DEPTH {
+        Err(nom::Err::Failure(Fail {
+            at: i,
+            kind: FailKind::TooDeep,
+        }))
+    } else {
+        Ok(depth + 1)
+    }
+}
+
+/// Comma-separated values up to `close`, trailing comma allowed. Returns
+/// the values and whether any comma was seen (to tell `(1)` from `(1,)`).
+fn sequence(i: &str, close: u8, depth: u32) -> PResult<'_, (Vec<Value>, bool)> {
+    let mut items = Vec::new();
+    let mut commas = false;
+    let mut i = ws(i);
+    loop {
+        if i.as_bytes().first() == Some(&close) {
+            return Ok((&i[1..], (items, commas)));
+        }
+        let (rest, v) = value(i, depth)?;
+        items.push(v);
+        let rest = ws(rest);
+        match rest.as_bytes().first() {
+            Some(b',') => {
+                commas = true;
+                i = ws(&rest[1..]);
+            }
+            Some(&c) if c == close => return Ok((&rest[1..], (items, commas))),
+            _ => return syntax(rest),
+        }
+    }
+}
+
+fn list(i: &str, depth: u32) -> PResult<'_, Value> {
+    let depth = deeper(i, depth)?;
+    let (i, _) = char('[').parse(i)?;
+    let (rest, (items, _)) = sequence(i, b']', depth)?;
+    Ok((rest, Value::List(items)))
+}
+
+/// `(a, b)` and `()` are tuples, read as lists; `(a)` is just `a`.
+fn tuple(i: &str, depth: u32) -> PResult<'_, Value> {
+    let depth = deeper(i, depth)?;
+    let (i, _) = char('(').parse(i)?;
+    let (rest, (mut items, commas)) = sequence(i, b')', depth)?;
+    if items.len() == 1 && !commas {
+        Ok((rest, items.pop().unwrap_or_default()))
+    } else {
+        Ok((rest, Value::List(items)))
+    }
+}
+
+fn dict(i: &str, depth: u32) -> PResult<'_, Value> {
+    let depth = deeper(i, depth)?;
+    let (i, _) = char('{').parse(i)?;
+    let mut entries = Vec::new();
+    let mut i = ws(i);
+    loop {
+        if let Some(rest) = i.strip_prefix('}') {
+            return Ok((rest, Value::Dict(entries)));
+        }
+        let (rest, key) = dict_key(i)?;
+        let (rest, _) = char(':').parse(ws(rest))?;
+        let (rest, v) = value(ws(rest), depth)?;
+        entries.push((key, v));
+        let rest = ws(rest);
+        match rest.as_bytes().first() {
+            Some(b',') => i = ws(&rest[1..]),
+            Some(b'}') => return Ok((&rest[1..], Value::Dict(entries))),
+            _ => return syntax(rest),
+        }
+    }
+}
+
+/// A dict key: a string, or a number, bool or `None` stored as its JSON
+/// text (what `json.dumps` does with such keys).
+fn dict_key(i: &str) -> PResult<'_, String> {
+    let (rest, key) = match i.as_bytes().first() {
+        Some(b'"' | b'\'') => string_value(i)?,
+        Some(b'-' | b'+' | b'.' | b'0'..=b'9') => number(i)?,
+        _ if string_prefix_len(i).is_some() => string_value(i)?,
+        _ => {
+            let (rest, name) = call_name(i)?;
+            match name {
+                "True" | "true" => (rest, Value::Bool(true)),
+                "False" | "false" => (rest, Value::Bool(false)),
+                "None" | "null" => (rest, Value::Null),
+                _ => return syntax(i),
+            }
+        }
+    };
+    let text = match key {
+        Value::Str(s) => s,
+        Value::Int(n) => n.to_string(),
+        Value::Float(x) => format!("{x:?}"),
+        other => other.to_json().to_string(),
+    };
+    Ok((rest, text))
+}
+
+/// A constant (`True`, `null`, …) or a call `name(args)`.
+fn name_value(i: &str, depth: u32) -> PResult<'_, Value> {
+    let (rest, name) = call_name(i)?;
+    let after = hws(rest);
+    if after.starts_with('(') {
+        let (rest, call) = call_args(name, after, depth)?;
+        return Ok((rest, Value::Call(Box::new(call))));
+    }
+    let v = match name {
+        "True" | "true" => Value::Bool(true),
+        "False" | "false" => Value::Bool(false),
+        "None" | "null" => Value::Null,
+        _ => return syntax(rest),
+    };
+    Ok((rest, v))
+}
+
+/// Parses a call at the start of `i`: `name(args)`.
+#[cfg(test)]
+pub(crate) fn call(i: &str, depth: u32) -> PResult<'_, ToolCall> {
+    let (rest, name) = call_name(i)?;
+    call_args(name, hws(rest), depth)
+}
+
+/// The argument list `( … )` of a call to `name`: positional arguments,
+/// then keyword arguments, trailing comma allowed.
+fn call_args<'a>(name: &str, i: &'a str, depth: u32) -> PResult<'a, ToolCall> {
+    let depth = deeper(i, depth)?;
+    let (i, _) = char('(').parse(i)?;
+    let mut call = ToolCall::new(name);
+    let mut i = ws(i);
+    loop {
+        if let Some(rest) = i.strip_prefix(')') {
+            return Ok((rest, call));
+        }
+        let rest = match keyword(i) {
+            Some((after_eq, key)) => {
+                let (rest, v) = value(ws(after_eq), depth)?;
+                call.args.push((key.to_owned(), v));
+                rest
+            }
+            // A positional argument after a keyword one is a syntax error
+            // in Python too.
+            None if !call.args.is_empty() => return syntax(i),
+            None => {
+                let (rest, v) = value(i, depth)?;
+                call.positional.push(v);
+                rest
+            }
+        };
+        let rest = ws(rest);
+        match rest.as_bytes().first() {
+            Some(b',') => i = ws(&rest[1..]),
+            Some(b')') => return Ok((&rest[1..], call)),
+            _ => return syntax(rest),
+        }
+    }
+}
+
+/// `name =` (but not `name ==`): returns the text after `=` and the name.
+fn keyword(i: &str) -> Option<(&str, &str)> {
+    let (rest, key) = ident(i).ok()?;
+    let rest = ws(rest).strip_prefix('=')?;
+    if rest.starts_with('=') {
+        return None;
+    }
+    Some((rest, key))
+}
+
+/// An int or float literal: sign, `_` separators, `0x`/`0o`/`0b` ints,
+/// `.5`, `5.`, exponents. Ints too large for `i64` become floats.
+fn number(i: &str) -> PResult<'_, Value> {
+    let (body, negative) = match i.as_bytes().first() {
+        Some(b'-') => (hws(&i[1..]), true),
+        Some(b'+') => (hws(&i[1..]), false),
+        _ => (i, false),
+    };
+    let radix = match body.as_bytes() {
+        [b'0', b'x' | b'X', ..] => 16,
+        [b'0', b'o' | b'O', ..] => 8,
+        [b'0', b'b' | b'B', ..] => 2,
+        _ => 10,
+    };
+    if radix != 10 {
+        let (rest, digits) =
+            take_while1(|c: char| c == '_' || c.is_digit(radix)).parse(&body[2..])?;
+        let value = i64::from_str_radix(&digits.replace('_', ""), radix)
+            .ok()
+            .map(|n| if negative { -n } else { n });
+        return match value {
+            Some(n) => number_end(rest, Value::Int(n)),
+            None => syntax(body),
+        };
+    }
+    let digits = |s| take_while(|c: char| c.is_ascii_digit() || c == '_').parse(s);
+    let (rest, int_part) = digits(body)?;
+    let (rest, frac) = match rest.strip_prefix('.') {
+        Some(after) => {
+            let (rest, frac) = digits(after)?;
+            (rest, Some(frac))
+        }
+        None => (rest, None),
+    };
+    if int_part.is_empty() && frac.is_none_or(str::is_empty) {
+        return syntax(rest);
+    }
+    let (rest, exponent) = match rest.as_bytes() {
+        [b'e' | b'E', ..] => {
+            let after = &rest[1..];
+            let after = after
+                .strip_prefix('+')
+                .or_else(|| after.strip_prefix('-'))
+                .unwrap_or(after);
+            let (after, exp_digits) = take_while1(|c: char| c.is_ascii_digit()).parse(after)?;
+            (after, !exp_digits.is_empty())
+        }
+        _ => (rest, false),
+    };
+    let text = &body[..body.len() - rest.len()];
+    let owned;
+    let clean = if text.contains('_') {
+        owned = text.replace('_', "");
+        owned.as_str()
+    } else {
+        text
+    };
+    if frac.is_none() && !exponent {
+        // `i64::MIN` has no positive counterpart, so parse with the sign.
+        let parsed = if negative {
+            format!("-{clean}").parse::<i64>()
+        } else {
+            clean.parse::<i64>()
+        };
+        if let Ok(n) = parsed {
+            return number_end(rest, Value::Int(n));
+        }
+    }
+    match clean.parse::<f64>() {
+        Ok(x) => number_end(rest, Value::Float(if negative { -x } else { x })),
+        Err(_) => syntax(body),
+    }
+}
+
+/// A number must not run into a name (`5abc`, `1j`).
+fn number_end(rest: &str, v: Value) -> PResult<'_, Value> {
+    match rest.chars().next() {
+        Some(c) if is_ident_char(c) || c == '.' => syntax(rest),
+        _ => Ok((rest, v)),
+    }
+}
+
+/// The length of a string prefix (`r`, `u`, `b`, `rb`, `br`) directly
+/// followed by a quote.
+fn string_prefix_len(i: &str) -> Option<usize> {
+    let b = i.as_bytes();
+    let is_quote = |k: usize| matches!(b.get(k), Some(b'"' | b'\''));
+    let lower = |k: usize| b.get(k).map(u8::to_ascii_lowercase);
+    match (lower(0), lower(1)) {
+        (Some(b'r'), Some(b'b')) | (Some(b'b'), Some(b'r')) if is_quote(2) => Some(2),
+        (Some(b'r' | b'u' | b'b'), _) if is_quote(1) => Some(1),
+        _ => None,
+    }
+}
+
+/// A string literal, with Python's implicit concatenation of adjacent
+/// literals (`"a" "b"` is `"ab"`).
+fn string_value(i: &str) -> PResult<'_, Value> {
+    let (mut rest, mut s) = string_literal(i)?;
+    loop {
+        let next = ws(rest);
+        let starts_string = matches!(next.as_bytes().first(), Some(b'"' | b'\''))
+            || string_prefix_len(next).is_some();
+        if !starts_string {
+            return Ok((rest, Value::Str(s)));
+        }
+        let (r, more) = string_literal(next)?;
+        s.push_str(&more);
+        rest = r;
+    }
+}
+
+/// One string literal: optional prefix, then `'…'`, `"…"`, `'''…'''` or
+/// `"""…"""`. Escapes are resolved as Python does, plus JSON's `\/`;
+/// unknown escapes keep their backslash.
+fn string_literal(i: &str) -> PResult<'_, String> {
+    let prefix = string_prefix_len(i).unwrap_or(0);
+    let raw = i.as_bytes()[..prefix]
+        .iter()
+        .any(|b| b.eq_ignore_ascii_case(&b'r'));
+    let i = &i[prefix..];
+    let b = i.as_bytes();
+    let Some(&quote) = b.first().filter(|q| matches!(q, b'"' | b'\'')) else {
+        return syntax(i);
+    };
+    let triple = b.len() >= 3 && b[1] == quote && b[2] == quote;
+    let open = if triple { 3 } else { 1 };
+    let body = &i[open..];
+    let bytes = body.as_bytes();
+    let mut out = String::new();
+    let mut plain_from = 0;
+    let mut j = 0;
+    loop {
+        let Some(&c) = bytes.get(j) else {
+            // Unterminated: the failure is at the end of the input.
+            return syntax(&body[bytes.len()..]);
+        };
+        match c {
+            _ if c == quote => {
+                if !triple {
+                    break;
+                }
+                if bytes.get(j + 1) == Some(&quote) && bytes.get(j + 2) == Some(&quote) {
+                    break;
+                }
+                j += 1;
+            }
+            b'\n' if !triple => return syntax(&body[j..]),
+            b'\\' if raw => {
+                // A raw string keeps the backslash, but it still stops the
+                // next quote (or backslash) from ending the literal.
+                j += match bytes.get(j + 1) {
+                    Some(b'\\' | b'"' | b'\'' | b'\n') => 2,
+                    _ => 1,
+                };
+            }
+            b'\\' => {
+                out.push_str(&body[plain_from..j]);
+                let (len, decoded) = escape(&body[j + 1..]);
+                match decoded {
+                    Escape::Char(ch) => out.push(ch),
+                    Escape::Nothing => {}
+                    Escape::Keep => out.push('\\'),
+                    Escape::Invalid => return syntax(&body[j..]),
+                }
+                j += 1 + len;
+                plain_from = j;
+            }
+            _ => j += 1,
+        }
+    }
+    out.push_str(&body[plain_from..j]);
+    let rest = &body[j + open..];
+    Ok((rest, out))
+}
+
+/// What an escape sequence stands for.
+enum Escape {
+    Char(char),
+    /// A line continuation: backslash-newline stands for nothing.
+    Nothing,
+    /// An unknown escape: the backslash stays, the next char is read as is.
+    Keep,
+    /// A malformed `\x`, `\u` or `\U` escape (a syntax error in Python).
+    Invalid,
+}
+
+/// Decodes the escape after a backslash; returns the bytes consumed after
+/// the backslash.
+fn escape(s: &str) -> (usize, Escape) {
+    let b = s.as_bytes();
+    let simple = |c: char| (1, Escape::Char(c));
+    match b.first() {
+        None => (0, Escape::Invalid),
+        Some(b'\n') => (1, Escape::Nothing),
+        Some(b'\r') if b.get(1) == Some(&b'\n') => (2, Escape::Nothing),
+        Some(b'\\') => simple('\\'),
+        Some(b'\'') => simple('\''),
+        Some(b'"') => simple('"'),
+        Some(b'/') => simple('/'),
+        Some(b'n') => simple('\n'),
+        Some(b't') => simple('\t'),
+        Some(b'r') => simple('\r'),
+        Some(b'b') => simple('\u{8}'),
+        Some(b'f') => simple('\u{c}'),
+        Some(b'v') => simple('\u{b}'),
+        Some(b'a') => simple('\u{7}'),
+        Some(b'0'..=b'7') => {
+            let len = b
+                .iter()
+                .take(3)
+                .take_while(|c| (b'0'..=b'7').contains(c))
+                .count();
+            let code = u32::from_str_radix(&s[..len], 8).unwrap_or(0);
+            (
+                len,
+                Escape::Char(char::from_u32(code).unwrap_or('\u{fffd}')),
+            )
+        }
+        Some(b'x') => hex_escape(s, 2),
+        Some(b'u') => {
+            let (len, first) = hex_code(s, 4);
+            match first {
+                Some(high @ 0xD800..=0xDBFF) => {
+                    // A JSON surrogate pair: `\ud83d\ude00`.
+                    let rest = &s[len..];
+                    if rest.starts_with("\\u") {
+                        if let (len2, Some(low @ 0xDC00..=0xDFFF)) = hex_code(&rest[1..], 4) {
+                            let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                            let ch = char::from_u32(code).unwrap_or('\u{fffd}');
+                            return (len + 1 + len2, Escape::Char(ch));
+                        }
+                    }
+                    (len, Escape::Char('\u{fffd}'))
+                }
+                Some(code) => (
+                    len,
+                    Escape::Char(char::from_u32(code).unwrap_or('\u{fffd}')),
+                ),
+                None => (len, Escape::Invalid),
+            }
+        }
+        Some(b'U') => hex_escape(s, 8),
+        Some(_) => (0, Escape::Keep),
+    }
+}
+
+fn hex_escape(s: &str, digits: usize) -> (usize, Escape) {
+    match hex_code(s, digits) {
+        (len, Some(code)) => (
+            len,
+            Escape::Char(char::from_u32(code).unwrap_or('\u{fffd}')),
+        ),
+        (len, None) => (len, Escape::Invalid),
+    }
+}
+
+/// Reads exactly `digits` hex digits after the escape letter at `s[0]`.
+fn hex_code(s: &str, digits: usize) -> (usize, Option<u32>) {
+    let hex = s
+        .get(1..1 + digits)
+        .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
+    match hex {
+        Some(h) => (1 + digits, u32::from_str_radix(h, 16).ok()),
+        None => (1, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Value {
+        let (rest, v) = value(s, 0).unwrap_or_else(|e| panic!("{s:?}: {e:?}"));
+        assert!(rest.is_empty(), "{s:?} left {rest:?}");
+        v
+    }
+
+    fn rejects(s: &str) {
+        assert!(
+            value(s, 0).map_or(true, |(rest, _)| !rest.is_empty()),
+            "{s:?} should not parse fully"
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse("5"), Value::Int(5));
+        assert_eq!(parse("-5"), Value::Int(-5));
+        assert_eq!(parse("- 5"), Value::Int(-5));
+        assert_eq!(parse("+7"), Value::Int(7));
+        assert_eq!(parse("1_000"), Value::Int(1000));
+        assert_eq!(parse("0x1F"), Value::Int(31));
+        assert_eq!(parse("-0b101"), Value::Int(-5));
+        assert_eq!(parse("0o17"), Value::Int(15));
+        assert_eq!(parse("5.0"), Value::Float(5.0));
+        assert_eq!(parse(".5"), Value::Float(0.5));
+        assert_eq!(parse("5."), Value::Float(5.0));
+        assert_eq!(parse("1e3"), Value::Float(1000.0));
+        assert_eq!(parse("-1.5E-3"), Value::Float(-0.0015));
+        assert_eq!(parse("-9223372036854775808"), Value::Int(i64::MIN));
+        assert_eq!(parse("99999999999999999999"), Value::Float(1e20));
+        assert_eq!(parse("1e999"), Value::Float(f64::INFINITY));
+        for bad in ["5abc", "1j", ".", "-", "1e", "0x", "1.2.3"] {
+            rejects(bad);
+        }
+    }
+
+    #[test]
+    fn strings() {
+        assert_eq!(parse(r#""a\"b""#), Value::from("a\"b"));
+        assert_eq!(parse(r"'it\'s'"), Value::from("it's"));
+        assert_eq!(parse(r#""\n\t\\\/""#), Value::from("\n\t\\/"));
+        assert_eq!(parse(r#""\x41\u00e9\U0001F600""#), Value::from("Aé😀"));
+        assert_eq!(parse(r#""\ud83d\ude00""#), Value::from("😀"));
+        assert_eq!(parse(r#""\ud83d""#), Value::from("\u{fffd}"));
+        assert_eq!(parse(r#""\101""#), Value::from("A"));
+        assert_eq!(parse(r#""\q""#), Value::from("\\q"));
+        assert_eq!(parse(r#"r"a\nb""#), Value::from("a\\nb"));
+        assert_eq!(parse(r#"r"a\"b""#), Value::from("a\\\"b"));
+        assert_eq!(parse("'''a\n'b'\n'''"), Value::from("a\n'b'\n"));
+        assert_eq!(parse(r#""""x""y""""#), Value::from("x\"\"y"));
+        assert_eq!(parse("\"a\" 'b'"), Value::from("ab"));
+        assert_eq!(parse("u'é'"), Value::from("é"));
+        assert_eq!(parse("\"a\\\nb\""), Value::from("ab"));
+        for bad in [
+            "\"abc",
+            "'a\nb'",
+            r#""\x4""#,
+            r#""\u12""#,
+            "'''abc''",
+            "\"\\",
+        ] {
+            rejects(bad);
+        }
+    }
+
+    #[test]
+    fn constants_and_containers() {
+        assert_eq!(parse("True"), Value::Bool(true));
+        assert_eq!(parse("false"), Value::Bool(false));
+        assert_eq!(parse("None"), Value::Null);
+        assert_eq!(parse("null"), Value::Null);
+        assert_eq!(
+            parse("[1, (2, 3), (4,), (5), ()]"),
+            Value::List(vec![
+                Value::Int(1),
+                Value::List(vec![Value::Int(2), Value::Int(3)]),
+                Value::List(vec![Value::Int(4)]),
+                Value::Int(5),
+                Value::List(vec![]),
+            ])
+        );
+        assert_eq!(
+            parse("{'a': [1,], \"b\": {}, 1: None, true: 2.5,}"),
+            Value::Dict(vec![
+                ("a".into(), Value::List(vec![Value::Int(1)])),
+                ("b".into(), Value::Dict(vec![])),
+                ("1".into(), Value::Null),
+                ("true".into(), Value::Float(2.5)),
+            ])
+        );
+        for bad in ["[1 2]", "{1}", "{[1]: 2}", "x", "[x]", "(1, 2", "{'a' 1}"] {
+            rejects(bad);
+        }
+    }
+
+    #[test]
+    fn calls() {
+        let (rest, c) = call("m.get-weather ( 'Paris' , days = 3, f=g(x=[]), )", 0).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(c.name, "m.get-weather");
+        assert_eq!(c.positional, vec![Value::from("Paris")]);
+        assert_eq!(c.args[0], ("days".into(), Value::Int(3)));
+        assert_eq!(
+            c.args[1].1,
+            Value::Call(Box::new(ToolCall::new("g").arg("x", Value::List(vec![]))))
+        );
+        // Positional after keyword, comparisons, unpacking and variables.
+        for bad in ["f(a=1, 2)", "f(a==1)", "f(*x)", "f(**k)", "f(x)", "f(a=1"] {
+            assert!(call(bad, 0).map_or(true, |(r, _)| !r.is_empty()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn failures_point_at_the_furthest_byte_read() {
+        let input = "f(a=[1, 2, 3, x])";
+        let Err(nom::Err::Error(fail)) = call(input, 0) else {
+            panic!("should fail");
+        };
+        assert_eq!(input.len() - fail.at.len(), input.find('x').unwrap() + 1);
+        let Err(nom::Err::Error(fail)) = call("f(a='abc", 0) else {
+            panic!("should fail");
+        };
+        assert!(
+            fail.at.is_empty(),
+            "an unterminated string fails at the end"
+        );
+    }
+
+    #[test]
+    fn nesting_is_limited() {
+        let ok = format!("{}{}", "[".repeat(32), "]".repeat(32));
+        assert!(value(&ok, 0).is_ok());
+        let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
+        assert!(matches!(
+            value(&deep, 0),
+            Err(nom::Err::Failure(Fail {
+                kind: FailKind::TooDeep,
+                ..
+            }))
+        ));
+        assert!(matches!(
+            call(&format!("f{}", "(".repeat(100_000)), 0),
+            Err(nom::Err::Failure(_))
+        ));
+    }
+
+    #[test]
+    fn items_start_with_a_call_or_bracket() {
+        assert!(starts_item("f(x)"));
+        assert!(starts_item("a.b ("));
+        assert!(starts_item("[f()]"));
+        assert!(starts_item("{\"name\": 1}"));
+        assert!(!starts_item("Sure, f(x)"));
+        assert!(!starts_item("(f)"));
+        assert!(!starts_item("f"));
+    }
+}

@@ -1,0 +1,302 @@
+//! [`RewardSet`]: the rewards named by `--reward-functions`, weighted by
+//! `--reward-weights`, scoring batches in parallel.
+
+use rayon::prelude::*;
+
+use crate::compare::CompareOptions;
+use crate::error::{Error, Result};
+use crate::reference::Reference;
+use crate::score::{Evaluation, Reward};
+
+/// Resolved reward functions and weights.
+///
+/// The total reward is the plain weighted sum Σ wᵢ·rᵢ, as TRL's GRPO
+/// trainer computes it (not a weighted mean): with the default weights of
+/// 1.0, three rewards give totals in [0, 3].
+///
+/// # Example
+///
+/// ```
+/// use grpo_rewards::{Reference, RewardSet};
+///
+/// let rewards = RewardSet::new(
+///     &["tool_call_exact", "tool_call_function", "tool_call_overall"],
+///     Some(&[0.3, 0.4, 0.3]),
+/// )?;
+/// let reference = Reference::from_answer("calculate_factorial(n=5)")?;
+/// let scores = rewards.score("calculate_factorial(n=7)", &reference);
+/// assert_eq!(scores.values[0], 0.0); // exact
+/// assert_eq!(scores.values[1], 1.0); // function
+/// assert!((scores.values[2] - 0.4).abs() < 1e-6); // overall: 0.4·1 + 0.4·0 + 0.2·0
+/// assert!((scores.total - (0.4 + 0.3 * 0.4)).abs() < 1e-6);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RewardSet {
+    rewards: Vec<Reward>,
+    weights: Vec<f32>,
+    options: CompareOptions,
+}
+
+/// The rewards of one completion.
+///
+/// ```
+/// use grpo_rewards::{Reference, RewardSet};
+///
+/// let set = RewardSet::new(&["tool_call_exact"], None)?;
+/// let scores = set.score("f()", &Reference::from_answer("f()")?);
+/// assert_eq!((scores.values.as_slice(), scores.total), (&[1.0][..], 1.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scores {
+    /// One value per reward, in the set's order.
+    pub values: Vec<f32>,
+    /// The weighted sum.
+    pub total: f32,
+}
+
+/// The rewards of a batch of completions.
+///
+/// ```
+/// use grpo_rewards::{Reference, RewardSet};
+///
+/// let set = RewardSet::new(&["tool_call_exact", "tool_call_parseable"], None)?;
+/// let reference = Reference::from_answer("f()")?;
+/// let completions = ["f()".to_string(), "g()".to_string()];
+/// let batch = set.score_batch(&completions, &[&reference, &reference])?;
+/// assert_eq!(batch.per_reward, [[1.0, 0.0], [1.0, 1.0]]);
+/// assert_eq!(batch.total, [2.0, 1.0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BatchScores {
+    /// `per_reward[r][c]`: reward `r` of completion `c`.
+    pub per_reward: Vec<Vec<f32>>,
+    /// The weighted sum for each completion.
+    pub total: Vec<f32>,
+}
+
+impl RewardSet {
+    /// Resolves reward names and weights. Weights default to 1.0 each.
+    ///
+    /// Errors: an unknown name (the message lists the known ones), a name
+    /// given twice, no names, a weight count that differs from the name
+    /// count, a weight that is not finite. Negative weights are allowed
+    /// (penalties).
+    ///
+    /// ```
+    /// use grpo_rewards::{Error, RewardSet};
+    ///
+    /// let set = RewardSet::new(&["tool_call_exact", "tool_call_function"], None)?;
+    /// assert_eq!(set.weights(), [1.0, 1.0]);
+    /// let err = RewardSet::new(&["tool_call_exact"], Some(&[0.5, 0.5])).unwrap_err();
+    /// assert_eq!(err, Error::WeightCount { expected: 1, got: 2 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new<S: AsRef<str>>(names: &[S], weights: Option<&[f32]>) -> Result<Self> {
+        if names.is_empty() {
+            return Err(Error::NoRewards);
+        }
+        let mut rewards = Vec::with_capacity(names.len());
+        for name in names {
+            let reward: Reward = name.as_ref().parse()?;
+            if rewards.contains(&reward) {
+                return Err(Error::DuplicateReward {
+                    name: reward.name().to_owned(),
+                });
+            }
+            rewards.push(reward);
+        }
+        let weights = match weights {
+            None => vec![1.0; rewards.len()],
+            Some(w) if w.len() != rewards.len() => {
+                return Err(Error::WeightCount {
+                    expected: rewards.len(),
+                    got: w.len(),
+                })
+            }
+            Some(w) => {
+                if let Some((index, &value)) = w.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                    return Err(Error::NonFiniteWeight { index, value });
+                }
+                w.to_vec()
+            }
+        };
+        Ok(RewardSet {
+            rewards,
+            weights,
+            options: CompareOptions::default(),
+        })
+    }
+
+    /// Sets how values compare (default: lenient numbers, exact strings).
+    ///
+    /// ```
+    /// use grpo_rewards::{CompareOptions, Reference, RewardSet, StringMode};
+    ///
+    /// let set = RewardSet::new(&["tool_call_exact"], None)?.with_options(CompareOptions {
+    ///     strings: StringMode::Normalized,
+    ///     ..CompareOptions::default()
+    /// });
+    /// let reference = Reference::from_answer("f(city='New York')")?;
+    /// assert_eq!(set.score("f(city='new york')", &reference).total, 1.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_options(mut self, options: CompareOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The reward names, in order.
+    ///
+    /// ```
+    /// let set = grpo_rewards::RewardSet::new(&["tool_call_params"], None)?;
+    /// assert_eq!(set.names(), ["tool_call_params"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn names(&self) -> Vec<&str> {
+        self.rewards.iter().map(|r| r.name()).collect()
+    }
+
+    /// The rewards, in order.
+    ///
+    /// ```
+    /// use grpo_rewards::{Reward, RewardSet};
+    ///
+    /// let set = RewardSet::new(&["tool_call_format"], None)?;
+    /// assert_eq!(set.rewards(), [Reward::Format]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rewards(&self) -> &[Reward] {
+        &self.rewards
+    }
+
+    /// The weights, in order.
+    ///
+    /// ```
+    /// let set = grpo_rewards::RewardSet::new(&["tool_call_exact"], Some(&[0.5]))?;
+    /// assert_eq!(set.weights(), [0.5]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
+    /// Scores one completion against its reference.
+    ///
+    /// ```
+    /// use grpo_rewards::{Reference, RewardSet};
+    ///
+    /// let set = RewardSet::new(&["tool_call_function", "tool_call_params"], Some(&[0.5, 0.5]))?;
+    /// let scores = set.score("get_weather(city='Rome')", &Reference::from_answer("get_weather(city='Paris')")?);
+    /// assert_eq!(scores.values, [1.0, 0.0]);
+    /// assert_eq!(scores.total, 0.5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn score(&self, completion: &str, reference: &Reference) -> Scores {
+        let eval = Evaluation::new(completion, reference, &self.options);
+        let values: Vec<f32> = self.rewards.iter().map(|r| r.score(&eval)).collect();
+        let total = values.iter().zip(&self.weights).map(|(v, w)| v * w).sum();
+        Scores { values, total }
+    }
+
+    /// Scores a batch in parallel (rayon), completion `i` against
+    /// `references[i]`. The two slices must have the same length.
+    ///
+    /// ```
+    /// use grpo_rewards::{Error, Reference, RewardSet};
+    ///
+    /// let set = RewardSet::new(&["tool_call_exact"], None)?;
+    /// let r = Reference::from_answer("f()")?;
+    /// let err = set.score_batch(&["f()"], &[&r, &r]).unwrap_err();
+    /// assert_eq!(err, Error::BatchLength { completions: 1, references: 2 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn score_batch<S: AsRef<str> + Sync>(
+        &self,
+        completions: &[S],
+        references: &[&Reference],
+    ) -> Result<BatchScores> {
+        if completions.len() != references.len() {
+            return Err(Error::BatchLength {
+                completions: completions.len(),
+                references: references.len(),
+            });
+        }
+        let scored: Vec<Scores> = completions
+            .par_iter()
+            .zip(references.par_iter())
+            .map(|(c, r)| self.score(c.as_ref(), r))
+            .collect();
+        let mut per_reward = vec![Vec::with_capacity(scored.len()); self.rewards.len()];
+        let mut total = Vec::with_capacity(scored.len());
+        for s in scored {
+            for (column, v) in per_reward.iter_mut().zip(s.values) {
+                column.push(v);
+            }
+            total.push(s.total);
+        }
+        Ok(BatchScores { per_reward, total })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_errors() {
+        assert_eq!(RewardSet::new::<&str>(&[], None), Err(Error::NoRewards));
+        assert_eq!(
+            RewardSet::new(&["tool_call_exact", "tool_call_exact"], None),
+            Err(Error::DuplicateReward {
+                name: "tool_call_exact".into()
+            })
+        );
+        let err = RewardSet::new(
+            &["tool_call_exact", "tool_call_params"],
+            Some(&[1.0, f32::NAN]),
+        );
+        assert!(matches!(err, Err(Error::NonFiniteWeight { index: 1, .. })));
+        let err = RewardSet::new(&["nope"], None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown reward `nope` (known: tool_call_exact, tool_call_function, tool_call_params, \
+             tool_call_overall, tool_call_parseable, tool_call_format)"
+        );
+    }
+
+    #[test]
+    fn batch_matches_one_by_one_scoring() {
+        let set = RewardSet::new(
+            &["tool_call_overall", "tool_call_format"],
+            Some(&[2.0, -0.5]),
+        )
+        .unwrap();
+        let a = Reference::from_answer("f(x=1)\ng(y='a')").unwrap();
+        let b = Reference::from_answer("").unwrap();
+        let completions: Vec<String> = [
+            "f(x=1)\ng(y='a')",
+            "g(y='a')",
+            "",
+            "h()",
+            "<tool_call>{\"name\": \"f\", \"arguments\": {\"x\": 1}}</tool_call>",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let refs = [&a, &a, &b, &b, &a];
+        let batch = set.score_batch(&completions, &refs).unwrap();
+        assert_eq!(batch.per_reward.len(), 2);
+        for (i, c) in completions.iter().enumerate() {
+            let one = set.score(c, refs[i]);
+            assert_eq!(batch.per_reward[0][i], one.values[0]);
+            assert_eq!(batch.per_reward[1][i], one.values[1]);
+            assert_eq!(batch.total[i], one.total);
+            assert!((one.total - (2.0 * one.values[0] - 0.5 * one.values[1])).abs() < 1e-6);
+        }
+        assert_eq!(batch.total[0], 1.5);
+    }
+}
