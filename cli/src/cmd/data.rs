@@ -352,4 +352,22 @@ mod tests {
             ExitCode::FAILURE
         );
     }
+
+    #[test]
+    fn tokenizer_is_read_from_a_file_or_a_model_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+            "normalizer":null,"pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
+            "model":{"type":"WordLevel","vocab":{"[UNK]":0,"call":1},"unk_token":"[UNK]"}}"#;
+        std::fs::write(dir.path().join("tokenizer.json"), json).unwrap();
+        for path in [dir.path().to_owned(), dir.path().join("tokenizer.json")] {
+            let t = read_tokenizer(&path).unwrap();
+            assert_eq!(
+                t.encode("call me maybe", false).unwrap().get_ids(),
+                [1, 0, 0]
+            );
+        }
+        let err = read_tokenizer(&dir.path().join("missing.json")).unwrap_err();
+        assert!(format!("{err:#}").contains("missing.json"), "{err:#}");
+    }
 }
