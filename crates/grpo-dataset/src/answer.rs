@@ -1,31 +1,34 @@
 //! Reading the function names an answer calls: the one place where answer
-//! text is parsed.
+//! text is parsed, through the rewards' parser, so that an answer this crate
+//! accepts is exactly one the rewards can score against.
+
+use grpo_rewards::{Error as RewardsError, Reference};
 
 /// The names of the functions `answer` calls, in order, or why it does not
 /// parse as calls.
 pub(crate) fn called_functions(answer: &str) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    for (i, line) in answer
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let line = line.trim();
-        let open = line
-            .find('(')
-            .ok_or_else(|| format!("line {} has no call", i + 1))?;
-        let name = &line[..open];
-        let valid_name = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
-        if !valid_name || !line.ends_with(')') {
-            return Err(format!("line {} is not `name(args)`", i + 1));
-        }
-        names.push(name.to_owned());
+    match Reference::from_answer(answer) {
+        Ok(reference) => Ok(reference.calls().iter().map(|c| c.name.clone()).collect()),
+        Err(RewardsError::InvalidAnswer { problem, .. }) => Err(problem.to_string()),
+        Err(other) => Err(other.to_string()),
     }
-    if names.is_empty() {
-        return Err("no call found".into());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_order_from_the_guides_syntax() {
+        assert_eq!(
+            called_functions("calculate_factorial(n=5)\nreverse_words(text=\"a b\")").unwrap(),
+            ["calculate_factorial", "reverse_words"]
+        );
     }
-    Ok(names)
+
+    #[test]
+    fn prose_and_broken_calls_are_rejected() {
+        assert!(called_functions("Sure! I would call the function.").is_err());
+        assert!(called_functions("calculate_factorial(n=").is_err());
+    }
 }

@@ -22,9 +22,9 @@ pub enum JsonStyle {
 /// Builds a prompt in the guide's shape:
 /// `SYSTEM_TEXT`, a blank line, the tools as a JSON list, a blank line, the query.
 ///
-/// Keys are written in a fixed, readable order (`name`, `description`,
-/// `type`, `parameters`, … then the rest alphabetically), whatever order
-/// the source objects had.
+/// Known keys come first in a fixed, readable order (`name`,
+/// `description`, `type`, `parameters`, …); the others, parameter names
+/// among them, keep the order of the source object.
 pub fn build_prompt(tools: &[Value], query: &str, style: JsonStyle) -> String {
     let mut out = String::with_capacity(SYSTEM_TEXT.len() + query.len() + 256 * tools.len());
     out.push_str(SYSTEM_TEXT);
@@ -101,7 +101,9 @@ fn write_value(out: &mut String, value: &Value, style: JsonStyle, depth: usize) 
         }
         Value::Object(map) if !map.is_empty() => {
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| key_rank(a).cmp(&key_rank(b)).then_with(|| a.cmp(b)));
+            // Stable: keys of equal rank (parameter names) keep the source's
+            // order, which maps positional arguments to names.
+            keys.sort_by_key(|k| key_rank(k));
             out.push('{');
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {

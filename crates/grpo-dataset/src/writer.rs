@@ -31,20 +31,16 @@ pub fn write_jsonl<'a>(
     };
     let result = (|| {
         let file = File::create(&tmp)?;
-        let gzip = path.extension().is_some_and(|e| e == "gz");
-        let mut out: Box<dyn Write> = if gzip {
-            Box::new(GzEncoder::new(BufWriter::new(file), Compression::default()))
+        let count = if path.extension().is_some_and(|e| e == "gz") {
+            let (encoder, count) =
+                write_records(GzEncoder::new(file, Compression::default()), examples)?;
+            // `finish` writes the gzip trailer and reports its errors,
+            // which dropping the encoder would swallow.
+            encoder.finish()?;
+            count
         } else {
-            Box::new(BufWriter::new(file))
+            write_records(file, examples)?.1
         };
-        let mut count = 0;
-        for ex in examples {
-            serde_json::to_writer(&mut out, ex)?;
-            out.write_all(b"\n")?;
-            count += 1;
-        }
-        out.flush()?;
-        drop(out);
         fs::rename(&tmp, path)?;
         Ok(count)
     })();
@@ -90,6 +86,27 @@ pub fn write_splits(
         valid: write_jsonl(&dir.join("valid.jsonl"), &parts.valid)?,
         test: write_jsonl(&dir.join("test.jsonl"), &parts.test)?,
     })
+}
+
+/// Writes the records through a buffer and hands the sink back.
+///
+/// The buffer sits in front of the sink: serde_json writes many small
+/// pieces, and each write into a gzip encoder costs a full buffer pass.
+fn write_records<'a, W: Write>(
+    sink: W,
+    examples: impl IntoIterator<Item = &'a Example>,
+) -> std::io::Result<(W, usize)> {
+    let mut out = BufWriter::with_capacity(1 << 16, sink);
+    let mut count = 0;
+    for ex in examples {
+        serde_json::to_writer(&mut out, ex)?;
+        out.write_all(b"\n")?;
+        count += 1;
+    }
+    let sink = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
+    Ok((sink, count))
 }
 
 fn temp_name(path: &Path) -> PathBuf {

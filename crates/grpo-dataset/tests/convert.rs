@@ -74,7 +74,8 @@ fn xlam() {
 #[test]
 fn glaive() {
     let c = convert(Format::Glaive, "glaive.jsonl");
-    assert_eq!(answers(&c), ["calculate_bmi(height=1.75, weight=70)", ""]);
+    // Arguments keep the order the source wrote them in.
+    assert_eq!(answers(&c), ["calculate_bmi(weight=70, height=1.75)", ""]);
     assert_eq!(
         query_of(&c.examples[0].prompt),
         "Hi, I weigh 70 kilograms and I am 1.75 meters tall. What is my BMI?"

@@ -153,3 +153,28 @@ fn mix_and_functions_per_prompt_are_honoured() {
         assert!((2..=4).contains(&ex.answer.lines().count()));
     }
 }
+
+#[test]
+fn answers_are_canonical_calls_for_the_rewards_parser() {
+    for ex in generate(&config(500, 6)).unwrap() {
+        let parsed = grpo_rewards::extract_function_calls(&ex.answer);
+        assert!(parsed.errors.is_empty(), "{}", ex.answer);
+        let rendered: Vec<String> = parsed.calls.iter().map(ToString::to_string).collect();
+        assert_eq!(rendered.join("\n"), ex.answer);
+        // Arguments come in the order the prompt lists the parameters.
+        let tools = find_tools(&ex.prompt).unwrap().tools;
+        for call in &parsed.calls {
+            let tool = tools
+                .iter()
+                .find(|t| t["name"] == call.name.as_str())
+                .unwrap();
+            let order: Vec<&String> = tool["parameters"].as_object().unwrap().keys().collect();
+            let positions: Vec<usize> = call
+                .args
+                .iter()
+                .map(|(k, _)| order.iter().position(|o| *o == k).unwrap())
+                .collect();
+            assert!(positions.windows(2).all(|w| w[0] < w[1]), "{}", ex.answer);
+        }
+    }
+}

@@ -240,15 +240,19 @@ mod tests {
     }
 
     #[test]
-    fn parameters_are_declared_alphabetically() {
-        // The prompt lists parameters alphabetically (JSON object order), and
-        // answers pass them in declaration order; keeping both the same
-        // lets a model copy the order from the prompt.
+    fn prompts_list_parameters_in_the_order_answers_pass_them() {
+        // Answers pass arguments in declaration order; a prompt listing
+        // them in the same order lets a model copy the order too.
         for f in all() {
-            let names: Vec<&str> = f.params.iter().map(|p| p.name).collect();
-            let mut sorted = names.clone();
-            sorted.sort_unstable();
-            assert_eq!(names, sorted, "{}", f.name);
+            let json = f.to_json();
+            let listed: Vec<&str> = json["parameters"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let declared: Vec<&str> = f.params.iter().map(|p| p.name).collect();
+            assert_eq!(listed, declared, "{}", f.name);
         }
     }
 

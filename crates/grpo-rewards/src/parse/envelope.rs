@@ -73,6 +73,41 @@ pub(crate) fn find_marker(s: &str) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// The next occurrence of a fixed string, remembered: a scan moves forward,
+/// so the answer for one position stays valid for every later position up
+/// to the occurrence found. Without this, searching for `</tool_call>` (or
+/// a line end) after each of many failed envelopes would read the rest of
+/// the text each time: quadratic work.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NextMatch {
+    needle: &'static str,
+    /// The last search started here …
+    from: usize,
+    /// … and found this (`None`: no occurrence after `from`).
+    found: Option<usize>,
+}
+
+impl NextMatch {
+    pub(crate) fn new(needle: &'static str) -> Self {
+        NextMatch {
+            needle,
+            from: usize::MAX,
+            found: None,
+        }
+    }
+
+    /// The offset of the first occurrence of the needle at or after `pos`
+    /// that ends by `end`.
+    pub(crate) fn find(&mut self, text: &str, pos: usize, end: usize) -> Option<usize> {
+        let cached = pos >= self.from && self.found.is_none_or(|at| pos <= at);
+        if !cached {
+            self.from = pos;
+            self.found = text[pos..].find(self.needle).map(|i| pos + i);
+        }
+        self.found.filter(|&at| at + self.needle.len() <= end)
+    }
+}
+
 /// Where the reasoning that opens `text` ends, when the text starts inside
 /// a reasoning block: templates such as Qwen3's put `<think>` in the prompt,
 /// so the completion holds only the closing `</think>`.
@@ -105,6 +140,24 @@ pub(crate) fn fence_content_start(s: &str) -> usize {
     }
 }
 
+/// The closing fence of a block whose content starts at `start`: the
+/// first "```" that begins a line (after optional spaces), as in markdown,
+/// so backticks inside a string argument do not close the block. An inline
+/// block (content on the opening line) closes at its first "```".
+pub(crate) fn fence_close(text: &str, start: usize, end: usize, inline: bool) -> Option<usize> {
+    let content = &text[start..end];
+    content
+        .match_indices(FENCE)
+        .map(|(i, _)| i)
+        .find(|&i| {
+            inline || {
+                let before = content[..i].trim_end_matches([' ', '\t']);
+                before.is_empty() || before.ends_with('\n')
+            }
+        })
+        .map(|i| start + i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +187,26 @@ mod tests {
         assert_eq!(leading_reasoning_end("plan</think>f()"), Some(12));
         assert_eq!(leading_reasoning_end("<think>plan</think>f()"), None);
         assert_eq!(leading_reasoning_end("f()"), None);
+    }
+
+    #[test]
+    fn next_match_reuses_its_answer_only_while_valid() {
+        let text = "a\nbb\nc";
+        let mut eol = NextMatch::new("\n");
+        assert_eq!(eol.find(text, 0, text.len()), Some(1));
+        assert_eq!(eol.find(text, 1, text.len()), Some(1));
+        assert_eq!(eol.find(text, 2, text.len()), Some(4));
+        assert_eq!(eol.find(text, 3, 4), None, "ends past the bound");
+        assert_eq!(eol.find(text, 5, text.len()), None);
+        assert_eq!(eol.find(text, 6, text.len()), None);
+    }
+
+    #[test]
+    fn fences_close_at_a_line_start() {
+        let text = "f(a=\"```\")\n  ```\nrest";
+        assert_eq!(fence_close(text, 0, text.len(), false), Some(13));
+        assert_eq!(fence_close(text, 0, text.len(), true), Some(5));
+        assert_eq!(fence_close("abc", 0, 3, false), None);
     }
 
     #[test]

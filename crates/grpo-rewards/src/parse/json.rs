@@ -9,12 +9,13 @@
 //! - OpenAI's `{"type": "function", "function": {"name": …, "arguments": "…"}}`;
 //! - `{"tool_calls": [ … ]}`, and lists of any of these.
 //!
-//! A dict with keys beyond these (other than `id`, `type`, `index`,
+//! The name must be a call name (dotted identifiers, `-` allowed after the
+//! first character). A dict with keys beyond these (other than `id`, `type`, `index`,
 //! `call_id`) is data, not a call: `{"name": "Ada", "age": 36}` is not a
 //! call to `Ada`.
 
 use crate::call::{ToolCall, Value};
-use crate::parse::python::{value, ws};
+use crate::parse::python::{is_call_name, value, ws};
 use crate::parse::{Format, Formats};
 
 const NAME_KEYS: [&str; 4] = ["name", "function", "tool", "tool_name"];
@@ -96,7 +97,7 @@ fn call_from_shape(entries: Vec<(String, Value)>) -> Option<ToolCall> {
         let key = k.as_str();
         if NAME_KEYS.contains(&key) && name.is_none() && nested.is_none() {
             match v {
-                Value::Str(s) => name = Some(s),
+                Value::Str(s) if is_call_name(&s) => name = Some(s),
                 // OpenAI: {"type": "function", "function": {...}}.
                 Value::Dict(inner) if key == "function" => nested = Some(inner),
                 _ => return None,
@@ -182,6 +183,8 @@ mod tests {
             r#"{"name": "Ada", "age": 36}"#,
             r#"{"arguments": {"a": 1}}"#,
             r#"{"name": 5}"#,
+            r#"{"name": "two words"}"#,
+            r#"{"name": ""}"#,
             r#"{"name": "f", "arguments": "not json"}"#,
             r#"{"name": "f", "arguments": 3}"#,
             r#"[{"name": "f"}, 3]"#,

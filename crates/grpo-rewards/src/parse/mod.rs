@@ -289,6 +289,8 @@ pub fn extract_function_calls(text: &str) -> ParseResult {
             clean: true,
             ..ParseResult::default()
         },
+        next_line: envelope::NextMatch::new("\n"),
+        next_tool_call_close: envelope::NextMatch::new(envelope::TOOL_CALL_CLOSE),
     };
     if text.len() > MAX_INPUT_BYTES {
         scanner.error(
@@ -309,10 +311,13 @@ pub fn extract_function_calls(text: &str) -> ParseResult {
     scanner.out
 }
 
-/// The scan state: the text and what was found so far.
+/// The scan state: the text, what was found so far, and remembered
+/// searches.
 struct Scanner<'a> {
     text: &'a str,
     out: ParseResult,
+    next_line: envelope::NextMatch,
+    next_tool_call_close: envelope::NextMatch,
 }
 
 /// Where an item parse failed, and whether that is the end of the text.
@@ -384,9 +389,9 @@ impl<'a> Scanner<'a> {
     /// `fail_at`: the first marker after the failure on this line, else the
     /// next line, or the line of the failure when that is further on (the
     /// bytes before it were read already).
-    fn skip_prose(&self, pos: usize, fail_at: usize, end: usize) -> usize {
+    fn skip_prose(&mut self, pos: usize, fail_at: usize, end: usize) -> usize {
         let text = &self.text[..end];
-        let eol = text[pos..].find('\n').map_or(end, |i| pos + i);
+        let eol = self.next_line.find(self.text, pos, end).unwrap_or(end);
         if fail_at <= eol {
             let from = fail_at.max(pos);
             envelope::find_marker(&text[from..eol]).map_or(eol, |i| from + i)
@@ -428,7 +433,8 @@ impl<'a> Scanner<'a> {
     /// text reached inside a call (truncation).
     fn failed(&mut self, fail: Fail<'a>, end: usize) -> Failure {
         let at = self.offset(fail.at, end);
-        let at_end = end == self.text.len() && ws(fail.at).is_empty();
+        let at_end =
+            fail.kind == FailKind::Syntax && end == self.text.len() && ws(fail.at).is_empty();
         if fail.kind == FailKind::TooDeep {
             self.error(at, ParseErrorKind::TooDeep { max: MAX_DEPTH });
         } else if at_end {
@@ -456,7 +462,7 @@ impl<'a> Scanner<'a> {
             if !json::push_item_calls(v, &mut self.out.calls, &mut self.out.formats) {
                 return Err(Fail {
                     at: rest,
-                    kind: FailKind::Syntax,
+                    kind: FailKind::NotCalls,
                 });
             }
             let after = if run == Run::Line {
@@ -544,8 +550,8 @@ impl<'a> Scanner<'a> {
             },
         );
         // Resume after this envelope's close, if it has one.
-        match self.text[fail_at..end].find(envelope::TOOL_CALL_CLOSE) {
-            Some(i) => fail_at + i + envelope::TOOL_CALL_CLOSE.len(),
+        match self.next_tool_call_close.find(self.text, fail_at, end) {
+            Some(at) => at + envelope::TOOL_CALL_CLOSE.len(),
             None => self.skip_prose(fail_at, fail_at, end),
         }
     }
@@ -580,7 +586,7 @@ impl<'a> Scanner<'a> {
             .unwrap_or(content.len());
         let (name, rest) = content.split_at(name_len);
         let args = ws(rest.strip_prefix(envelope::MISTRAL_ARGS)?);
-        if name.is_empty() {
+        if !python::is_call_name(name) {
             return None;
         }
         match python::value(args, 0) {
@@ -598,11 +604,12 @@ impl<'a> Scanner<'a> {
     /// A code fence: its content is scanned like top-level text.
     fn fence(&mut self, after: usize, end: usize) -> usize {
         self.out.formats.insert(Format::CodeFence);
-        let start = after + envelope::fence_content_start(&self.text[after..end]);
-        match self.text[start..end].find(envelope::FENCE) {
-            Some(i) => {
-                self.scan(start, start + i);
-                start + i + envelope::FENCE.len()
+        let skip = envelope::fence_content_start(&self.text[after..end]);
+        let start = after + skip;
+        match envelope::fence_close(self.text, start, end, skip == 0) {
+            Some(close) => {
+                self.scan(start, close);
+                close + envelope::FENCE.len()
             }
             None => {
                 self.error(

@@ -28,6 +28,8 @@ pub(crate) enum FailKind {
     Syntax,
     /// Nesting exceeded [`MAX_DEPTH`].
     TooDeep,
+    /// A complete value that is not a call (`{"city": "Paris"}`).
+    NotCalls,
 }
 
 /// A parse failure: where (the unread rest of the input) and why.
@@ -111,6 +113,12 @@ fn call_name(i: &str) -> PResult<'_, &str> {
     }
     let name = &i[..i.len() - rest.len()];
     Ok((rest, name))
+}
+
+/// Whether all of `s` is a call name, so that a name read from JSON prints
+/// back as Python call syntax.
+pub(crate) fn is_call_name(s: &str) -> bool {
+    call_name(s).is_ok_and(|(rest, _)| rest.is_empty())
 }
 
 /// Whether `i` starts like a top-level item: `name(`, `[` or `{`.
