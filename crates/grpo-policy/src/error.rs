@@ -200,7 +200,10 @@ pub enum Error {
     },
 
     /// The checkpoint's tensors do not match the architecture.
-    #[error("{dir}: weights do not match the model: {}", describe_mismatch(missing, unexpected, wrong_shape))]
+    #[error(
+        "{dir}: weights do not match the model: {}",
+        describe_mismatch(missing, unexpected, wrong_shape)
+    )]
     WeightMismatch {
         /// The model directory.
         dir: PathBuf,

@@ -19,6 +19,7 @@ pub mod mode;
 pub mod models;
 pub mod norm;
 pub mod params;
+pub mod policy;
 pub mod rope;
 pub mod sample;
 pub mod template;

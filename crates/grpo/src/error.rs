@@ -118,6 +118,27 @@ pub enum Error {
         missing: Vec<String>,
     },
 
+    /// A setting that is not a number is invalid.
+    #[error("invalid {field}: {message}")]
+    InvalidConfig {
+        /// The setting, spelled as in the configuration.
+        field: &'static str,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+
+    /// The reward functions could not be resolved.
+    #[error(transparent)]
+    Rewards(#[from] grpo_rewards::Error),
+
+    /// The training or validation data could not be loaded.
+    #[error(transparent)]
+    Dataset(#[from] grpo_dataset::Error),
+
+    /// The model, tokenizer or adapters failed.
+    #[error(transparent)]
+    Policy(#[from] grpo_policy::Error),
+
     /// MLX failed.
     #[error("mlx: {0}")]
     Mlx(#[from] Exception),

@@ -58,9 +58,20 @@
 
 pub mod advantages;
 pub mod checkpoint;
+pub mod config;
 mod error;
+pub mod eval;
+mod grpo_step;
 pub mod loss;
+pub mod metrics;
+pub mod observer;
 pub mod optimizer;
+pub mod rollout;
 pub mod schedule;
+mod sft_step;
+pub mod tasks;
+pub mod trainer;
+pub mod update;
+pub mod watchdog;
 
 pub use error::{Error, Result};

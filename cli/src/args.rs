@@ -1,0 +1,345 @@
+//! The command line. Flag names and meanings follow the user's guide
+//! (`--group-size`, `--reward-functions`, …); doc comments are the help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use grpo::config::ScheduleKind;
+use grpo::loss::LossType;
+use grpo_policy::adapters::FineTuneType;
+
+/// Teach language models to call tools with GRPO on Apple's MLX.
+///
+/// Run `mlx-grpo train` with no arguments to train the small model that ships
+/// with mlx-grpo on its tool-calling data (offline, a few minutes on a
+/// laptop CPU). Point `--model` at a Hugging Face or MLX checkpoint
+/// (e.g. mlx-community/Qwen2.5-0.5B-Instruct-4bit) and `--data` at a JSONL
+/// file in the guide's format to train your own.
+#[derive(Debug, Parser)]
+#[command(name = "mlx-grpo", version, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model to call tools with GRPO.
+    Train(Box<TrainArgs>),
+    /// Supervised fine-tuning on the answers (a warm start before GRPO).
+    Sft(Box<TrainArgs>),
+    /// Score a model (with or without adapters) on a tool-calling JSONL file.
+    Eval(EvalArgs),
+    /// Fold adapters into the model and write a standalone model directory.
+    Fuse(FuseArgs),
+    /// Convert, generate, inspect and validate tool-calling data sets.
+    Data(crate::cmd::data::DataArgs),
+}
+
+/// `mlx-grpo train` (and `sft`): every setting of a run. Unset flags come
+/// from `--config`, then from the defaults shown.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrainArgs {
+    /// Model directory or Hugging Face repo id (from the local cache)
+    /// [default: the embedded tiny model].
+    #[arg(long, help_heading = "Model and data")]
+    pub model: Option<String>,
+    /// Training data, JSONL in the guide's tool-calling format
+    /// [default: the embedded data set].
+    #[arg(long, help_heading = "Model and data")]
+    pub data: Option<PathBuf>,
+    /// Validation data, scored every --steps-per-eval iterations.
+    #[arg(long, help_heading = "Model and data")]
+    pub val_data: Option<PathBuf>,
+    /// YAML file with any of these settings (keys are flag names, `-` or
+    /// `_`); flags given here override it.
+    #[arg(long, help_heading = "Model and data")]
+    pub config: Option<PathBuf>,
+    /// Train (accepted for compatibility with mlx-lm style commands; this
+    /// subcommand always trains).
+    #[arg(long, help_heading = "Model and data")]
+    pub train: bool,
+    /// Stop at the first malformed data line instead of skipping and counting.
+    #[arg(long, help_heading = "Model and data")]
+    pub strict: bool,
+
+    /// What to train: lora, dora or full [default: lora].
+    #[arg(long, value_enum, help_heading = "Fine-tuning")]
+    pub train_type: Option<TrainType>,
+    /// Adapt the last N transformer blocks; -1 for all [default: 16].
+    #[arg(long, allow_hyphen_values = true, help_heading = "Fine-tuning")]
+    pub lora_layers: Option<i32>,
+    /// Adapter rank [default: 8].
+    #[arg(long, help_heading = "Fine-tuning")]
+    pub lora_rank: Option<i32>,
+    /// Adapter alpha; updates are scaled by alpha / rank [default: 16].
+    #[arg(long, help_heading = "Fine-tuning")]
+    pub lora_alpha: Option<f32>,
+    /// Dropout on adapter inputs [default: 0].
+    #[arg(long, help_heading = "Fine-tuning")]
+    pub lora_dropout: Option<f32>,
+    /// Projections to adapt [default: self_attn.q_proj self_attn.k_proj
+    /// self_attn.v_proj self_attn.o_proj; add mlp.gate_proj mlp.up_proj
+    /// mlp.down_proj for the MLP].
+    #[arg(long, num_args = 1.., help_heading = "Fine-tuning")]
+    pub lora_keys: Option<Vec<String>>,
+    /// Recompute activations in the backward pass to save memory
+    /// (`--grad-checkpoint` or `--grad-checkpoint true`).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "Fine-tuning")]
+    pub grad_checkpoint: Option<bool>,
+
+    /// Training iterations [default: 1000].
+    #[arg(long, help_heading = "Optimisation")]
+    pub iters: Option<usize>,
+    /// Prompts per iteration [default: 4].
+    #[arg(long, help_heading = "Optimisation")]
+    pub batch_size: Option<usize>,
+    /// Completions sampled per prompt; advantages compare them [default: 8].
+    #[arg(long, help_heading = "Optimisation")]
+    pub group_size: Option<usize>,
+    /// Peak learning rate [default: 1e-5].
+    #[arg(long, help_heading = "Optimisation")]
+    pub learning_rate: Option<f32>,
+    /// Linear warmup iterations [default: 0].
+    #[arg(long, help_heading = "Optimisation")]
+    pub warmup_steps: Option<usize>,
+    /// Learning-rate schedule after warmup: constant or cosine [default: constant].
+    #[arg(long, value_enum, help_heading = "Optimisation")]
+    pub lr_schedule: Option<Schedule>,
+    /// Final learning rate of the cosine schedule [default: 0].
+    #[arg(long, help_heading = "Optimisation")]
+    pub min_learning_rate: Option<f32>,
+    /// AdamW weight decay [default: 0].
+    #[arg(long, help_heading = "Optimisation")]
+    pub weight_decay: Option<f32>,
+    /// Clip the global gradient norm to this; 0 for no clipping [default: 1].
+    #[arg(long, help_heading = "Optimisation")]
+    pub max_grad_norm: Option<f32>,
+    /// Seed of data order, sampling and adapter initialisation [default: 0].
+    #[arg(long, help_heading = "Optimisation")]
+    pub seed: Option<u64>,
+
+    /// Most tokens per completion [default: 256].
+    #[arg(long, help_heading = "Generation")]
+    pub max_completion_length: Option<usize>,
+    /// Sampling temperature of rollouts [default: 0.7].
+    #[arg(long, help_heading = "Generation")]
+    pub temperature: Option<f32>,
+    /// Nucleus sampling; 1 for off [default: 1].
+    #[arg(long, help_heading = "Generation")]
+    pub top_p: Option<f32>,
+    /// Top-k sampling; 0 for off [default: 0].
+    #[arg(long, help_heading = "Generation")]
+    pub top_k: Option<i32>,
+    /// Min-p sampling; 0 for off [default: 0].
+    #[arg(long, help_heading = "Generation")]
+    pub min_p: Option<f32>,
+    /// Require a reasoning block first (not supported yet; only false accepted).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "Generation")]
+    pub enforce_thinking: Option<bool>,
+    /// Opening reasoning tag [default: <think>].
+    #[arg(long, help_heading = "Generation")]
+    pub think_start: Option<String>,
+    /// Closing reasoning tag [default: </think>].
+    #[arg(long, help_heading = "Generation")]
+    pub think_end: Option<String>,
+    /// Two-phase recovery samples per group; -1 for off (only -1 is
+    /// supported yet) [default: -1].
+    #[arg(long, allow_hyphen_values = true, help_heading = "Generation")]
+    pub two_phase_samples_per_group: Option<i64>,
+
+    /// KL penalty to the base model; 0 skips the reference pass [default: 0.1].
+    #[arg(long, help_heading = "GRPO objective")]
+    pub beta: Option<f32>,
+    /// Lower clip range of the importance ratio [default: 0.2].
+    #[arg(long, help_heading = "GRPO objective")]
+    pub epsilon: Option<f32>,
+    /// Upper clip range (DAPO's clip-higher) [default: --epsilon].
+    #[arg(long, help_heading = "GRPO objective")]
+    pub epsilon_high: Option<f32>,
+    /// Loss aggregation: grpo, bnpo, dr_grpo or dapo [default: grpo].
+    #[arg(long, value_enum, help_heading = "GRPO objective")]
+    pub loss_type: Option<Loss>,
+    /// Optimizer steps on each batch of completions [default: 1].
+    #[arg(long, help_heading = "GRPO objective")]
+    pub num_iterations: Option<usize>,
+    /// Divide advantages by the group's reward std (`--scale-rewards
+    /// false` for Dr. GRPO) [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "GRPO objective")]
+    pub scale_rewards: Option<bool>,
+    /// Leave completions cut by the length limit out of the loss [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "GRPO objective")]
+    pub mask_truncated_completions: Option<bool>,
+    /// Reward functions: tool_call_exact, tool_call_function,
+    /// tool_call_params, tool_call_overall, tool_call_parseable,
+    /// tool_call_format [default: tool_call_exact tool_call_function].
+    #[arg(long, num_args = 1.., help_heading = "GRPO objective")]
+    pub reward_functions: Option<Vec<String>>,
+    /// One weight per reward function [default: 1 each].
+    #[arg(long, num_args = 1.., allow_hyphen_values = true, help_heading = "GRPO objective")]
+    pub reward_weights: Option<Vec<f32>>,
+    /// Scaffold completions with part of the reference answer (not supported
+    /// yet; only false accepted).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "GRPO objective")]
+    pub curriculum_enabled: Option<bool>,
+    /// Scaffold fraction at the start [default: 1].
+    #[arg(long, help_heading = "GRPO objective")]
+    pub curriculum_start_ratio: Option<f32>,
+    /// Scaffold fraction at the end [default: 0].
+    #[arg(long, help_heading = "GRPO objective")]
+    pub curriculum_end_ratio: Option<f32>,
+    /// Iterations over which the scaffold fraction moves [default: 500].
+    #[arg(long, help_heading = "GRPO objective")]
+    pub curriculum_steps: Option<usize>,
+
+    /// Where adapters, checkpoints, metrics and the plot go [default: adapters].
+    #[arg(long, help_heading = "Output")]
+    pub adapter_path: Option<PathBuf>,
+    /// Checkpoint every N iterations and at the end [default: 100].
+    #[arg(long, help_heading = "Output")]
+    pub save_every: Option<usize>,
+    /// Checkpoints kept [default: 3].
+    #[arg(long, help_heading = "Output")]
+    pub keep_checkpoints: Option<usize>,
+    /// Report every N iterations [default: 10].
+    #[arg(long, help_heading = "Output")]
+    pub steps_per_report: Option<usize>,
+    /// Validate every N iterations (with --val-data) [default: 100].
+    #[arg(long, help_heading = "Output")]
+    pub steps_per_eval: Option<usize>,
+    /// Validation examples scored each time; 0 for all [default: 0].
+    #[arg(long, help_heading = "Output")]
+    pub val_examples: Option<usize>,
+    /// Log every completion to rollouts.jsonl every N iterations; 0 for
+    /// never [default: 10].
+    #[arg(long, help_heading = "Output")]
+    pub log_rollouts_every: Option<usize>,
+    /// Also log to this Weights & Biases project (needs `pip install wandb`
+    /// in .venv; offline when there is no network).
+    #[arg(long, help_heading = "Output")]
+    pub wandb_project: Option<String>,
+    /// Continue from the last checkpoint in --adapter-path.
+    #[arg(long, help_heading = "Output")]
+    pub resume: bool,
+}
+
+/// `--train-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainType {
+    /// Low-rank adapters.
+    Lora,
+    /// Weight-decomposed low-rank adapters.
+    Dora,
+    /// Every weight.
+    Full,
+}
+
+impl From<TrainType> for FineTuneType {
+    fn from(t: TrainType) -> Self {
+        match t {
+            TrainType::Lora => FineTuneType::Lora,
+            TrainType::Dora => FineTuneType::Dora,
+            TrainType::Full => FineTuneType::Full,
+        }
+    }
+}
+
+/// `--lr-schedule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Schedule {
+    /// Constant after warmup.
+    Constant,
+    /// Cosine decay to --min-learning-rate.
+    Cosine,
+}
+
+impl From<Schedule> for ScheduleKind {
+    fn from(s: Schedule) -> Self {
+        match s {
+            Schedule::Constant => ScheduleKind::Constant,
+            Schedule::Cosine => ScheduleKind::Cosine,
+        }
+    }
+}
+
+/// `--loss-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Loss {
+    /// Token mean per completion, then mean over completions.
+    Grpo,
+    /// Token mean over the batch.
+    Bnpo,
+    /// Token sum over batch size × max completion length (Dr. GRPO).
+    #[value(name = "dr_grpo")]
+    DrGrpo,
+    /// Token mean over the whole generation batch (DAPO).
+    Dapo,
+}
+
+impl From<Loss> for LossType {
+    fn from(l: Loss) -> Self {
+        match l {
+            Loss::Grpo => LossType::Grpo,
+            Loss::Bnpo => LossType::Bnpo,
+            Loss::DrGrpo => LossType::DrGrpo,
+            Loss::Dapo => LossType::Dapo,
+        }
+    }
+}
+
+/// `mlx-grpo eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Model directory or Hugging Face repo id [default: the embedded tiny model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Adapters to apply (a directory with adapter_config.json).
+    #[arg(long)]
+    pub adapter_path: Option<PathBuf>,
+    /// Test data (JSONL) [default: the embedded test set].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Score only the first N examples; 0 for all.
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    /// Prompts generated together.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Most tokens per answer.
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: usize,
+    /// Sampling temperature; 0 (default) is greedy.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Seed of sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Mismatches printed (all are written with --mismatches).
+    #[arg(long, default_value_t = 5)]
+    pub show: usize,
+    /// Write every mismatch to this JSONL file.
+    #[arg(long)]
+    pub mismatches: Option<PathBuf>,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `mlx-grpo fuse`.
+#[derive(Debug, Clone, Args)]
+pub struct FuseArgs {
+    /// Model directory or Hugging Face repo id [default: the embedded tiny model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Adapters to fold in.
+    #[arg(long)]
+    pub adapter_path: PathBuf,
+    /// Where to write the fused model.
+    #[arg(long)]
+    pub save_path: PathBuf,
+    /// Write dense weights even if the base is quantized.
+    #[arg(long)]
+    pub dequantize: bool,
+}

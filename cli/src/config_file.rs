@@ -1,0 +1,192 @@
+//! Resolving a run's settings: defaults, then the embedded default run's
+//! file (when no model is given), then `--config`, then the flags.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use grpo::config::{ScheduleKind, TrainConfig};
+use grpo::loss::LossType;
+use grpo_policy::adapters::FineTuneType;
+use serde_json::{Map, Value};
+
+use crate::args::TrainArgs;
+
+/// The settings of a run, and which layers they came from.
+pub fn resolve(args: &TrainArgs, embedded: Option<&Path>) -> Result<TrainConfig> {
+    let mut value = serde_json::to_value(TrainConfig::default())?;
+    if let Some(path) = embedded {
+        overlay(&mut value, read_yaml(path)?);
+    }
+    if let Some(path) = &args.config {
+        overlay(&mut value, read_yaml(path)?);
+    }
+    overlay(&mut value, flags(args)?);
+    let config: TrainConfig = serde_json::from_value(value).map_err(|e| {
+        // Unknown keys can only come from a file: flags are checked by clap.
+        anyhow::anyhow!("{e}")
+    })?;
+    Ok(config)
+}
+
+/// A YAML file's top-level mapping, with `-` in keys read as `_`.
+pub fn read_yaml(path: &Path) -> Result<Map<String, Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: Value =
+        serde_norway::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let Value::Object(map) = value else {
+        bail!(
+            "{}: expected a mapping of settings (`group_size: 8`, …)",
+            path.display()
+        );
+    };
+    let known = serde_json::to_value(TrainConfig::default())?;
+    let mut out = Map::new();
+    for (k, v) in map {
+        let key = k.replace('-', "_");
+        if key == "config" {
+            bail!(
+                "{}: `config` cannot be set inside a configuration file",
+                path.display()
+            );
+        }
+        if known.get(&key).is_none() {
+            let mut names: Vec<&String> = known.as_object().expect("a struct").keys().collect();
+            names.sort();
+            let names: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+            bail!(
+                "{}: unknown setting `{k}` (known: {})",
+                path.display(),
+                names.join(", ")
+            );
+        }
+        out.insert(key, v);
+    }
+    Ok(out)
+}
+
+fn overlay(base: &mut Value, layer: Map<String, Value>) {
+    let obj = base
+        .as_object_mut()
+        .expect("TrainConfig serializes to an object");
+    obj.extend(layer);
+}
+
+/// The flags that were given, as settings.
+fn flags(a: &TrainArgs) -> Result<Map<String, Value>> {
+    let mut m = Map::new();
+    macro_rules! given {
+        ($($field:ident),* $(,)?) => {
+            $( if let Some(v) = &a.$field {
+                m.insert(stringify!($field).to_string(), serde_json::to_value(v)?);
+            } )*
+        };
+    }
+    given!(
+        model,
+        data,
+        val_data,
+        adapter_path,
+        lora_layers,
+        lora_rank,
+        lora_alpha,
+        lora_dropout,
+        lora_keys,
+        grad_checkpoint,
+        iters,
+        batch_size,
+        group_size,
+        learning_rate,
+        warmup_steps,
+        min_learning_rate,
+        weight_decay,
+        max_grad_norm,
+        seed,
+        max_completion_length,
+        temperature,
+        top_p,
+        top_k,
+        min_p,
+        enforce_thinking,
+        think_start,
+        think_end,
+        two_phase_samples_per_group,
+        beta,
+        epsilon,
+        epsilon_high,
+        num_iterations,
+        scale_rewards,
+        mask_truncated_completions,
+        reward_functions,
+        reward_weights,
+        curriculum_enabled,
+        curriculum_start_ratio,
+        curriculum_end_ratio,
+        curriculum_steps,
+        save_every,
+        keep_checkpoints,
+        steps_per_report,
+        steps_per_eval,
+        val_examples,
+        log_rollouts_every,
+        wandb_project,
+    );
+    if let Some(t) = a.train_type {
+        m.insert(
+            "train_type".into(),
+            serde_json::to_value(FineTuneType::from(t))?,
+        );
+    }
+    if let Some(s) = a.lr_schedule {
+        m.insert(
+            "lr_schedule".into(),
+            serde_json::to_value(ScheduleKind::from(s))?,
+        );
+    }
+    if let Some(l) = a.loss_type {
+        m.insert("loss_type".into(), serde_json::to_value(LossType::from(l))?);
+    }
+    Ok(m)
+}
+
+/// The resolved settings as YAML, for the start banner and the run
+/// directory.
+pub fn to_yaml(config: &TrainConfig) -> Result<String> {
+    Ok(serde_norway::to_string(config)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.yaml");
+        std::fs::write(&path, "group-size: 4\nlearning_rate: 0.001\nbeta: 0.0\n").unwrap();
+        let args = TrainArgs {
+            config: Some(path),
+            learning_rate: Some(0.5),
+            ..TrainArgs::default()
+        };
+        let c = resolve(&args, None).unwrap();
+        assert_eq!(c.group_size, 4);
+        assert_eq!(c.learning_rate, 0.5);
+        assert_eq!(c.beta, 0.0);
+        assert_eq!(c.batch_size, TrainConfig::default().batch_size);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_named_with_the_known_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.yaml");
+        std::fs::write(&path, "group_sise: 4\n").unwrap();
+        let args = TrainArgs {
+            config: Some(path),
+            ..TrainArgs::default()
+        };
+        let err = format!("{:#}", resolve(&args, None).unwrap_err());
+        assert!(err.contains("unknown setting `group_sise`"), "{err}");
+        assert!(err.contains("group_size"), "{err}");
+    }
+}

@@ -1,0 +1,456 @@
+//! Every setting of a training run, with the user's guide's defaults, and
+//! their validation.
+//!
+//! Field names are the guide's flags with `_` for `-` (`--group-size` is
+//! `group_size`), so a YAML configuration file reads like the command line.
+
+use std::path::PathBuf;
+
+use grpo_policy::adapters::{AdapterConfig, FineTuneType, LoraParameters, ATTENTION, PROJECTIONS};
+use grpo_policy::sample::Sampler;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::loss::{LossConfig, LossType};
+use crate::optimizer::AdamWConfig;
+use crate::schedule::{Decay, LrSchedule};
+
+/// The learning-rate schedule's shape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleKind {
+    /// The peak rate after warmup, throughout.
+    #[default]
+    Constant,
+    /// Cosine decay from the peak to `min_learning_rate` at the last iteration.
+    Cosine,
+}
+
+/// A training run's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Model directory or Hugging Face repo id (resolved through the local
+    /// cache). `None`: the embedded default model.
+    pub model: Option<String>,
+    /// Training JSONL. `None`: the embedded default data.
+    pub data: Option<PathBuf>,
+    /// Validation JSONL, scored every `steps_per_eval` iterations.
+    pub val_data: Option<PathBuf>,
+    /// Where adapters, checkpoints, metrics and plots go.
+    pub adapter_path: PathBuf,
+
+    /// `lora`, `dora` or `full`.
+    pub train_type: FineTuneType,
+    /// Adapt the last N blocks (-1: all).
+    pub lora_layers: i32,
+    /// Adapter rank.
+    pub lora_rank: i32,
+    /// Adapter alpha; the update is scaled by `lora_alpha / lora_rank`.
+    pub lora_alpha: f32,
+    /// Dropout on adapter inputs.
+    pub lora_dropout: f32,
+    /// Projections adapted, by their name in a block.
+    pub lora_keys: Vec<String>,
+
+    /// Training iterations (optimizer steps per generation batch are
+    /// `num_iterations`).
+    pub iters: usize,
+    /// Prompts per iteration.
+    pub batch_size: usize,
+    /// Completions sampled per prompt.
+    pub group_size: usize,
+    /// Peak learning rate.
+    pub learning_rate: f32,
+    /// Linear warmup iterations.
+    pub warmup_steps: usize,
+    /// `constant` or `cosine`.
+    pub lr_schedule: ScheduleKind,
+    /// Final rate of the cosine schedule.
+    pub min_learning_rate: f32,
+    /// AdamW weight decay.
+    pub weight_decay: f32,
+    /// Global gradient-norm clip (0: off).
+    pub max_grad_norm: f32,
+
+    /// Tokens generated per completion at most.
+    pub max_completion_length: usize,
+    /// Sampling temperature of rollouts.
+    pub temperature: f32,
+    /// Nucleus sampling of rollouts (1: off).
+    pub top_p: f32,
+    /// Top-k sampling of rollouts (0: off).
+    pub top_k: i32,
+    /// Min-p sampling of rollouts (0: off).
+    pub min_p: f32,
+
+    /// KL coefficient (0: no reference pass).
+    pub beta: f32,
+    /// Lower clip range.
+    pub epsilon: f32,
+    /// Upper clip range (DAPO clip-higher); defaults to `epsilon`.
+    pub epsilon_high: Option<f32>,
+    /// `grpo`, `bnpo`, `dr_grpo` or `dapo`.
+    pub loss_type: LossType,
+    /// Optimizer steps on each generation batch.
+    pub num_iterations: usize,
+    /// Divide group-centred rewards by the group's standard deviation.
+    pub scale_rewards: bool,
+    /// Exclude completions cut by the length limit from the loss.
+    pub mask_truncated_completions: bool,
+
+    /// Reward function names.
+    pub reward_functions: Vec<String>,
+    /// One weight per reward function (default 1 each).
+    pub reward_weights: Option<Vec<f32>>,
+
+    /// Checkpoint every N iterations (and at the end).
+    pub save_every: usize,
+    /// Checkpoints kept (oldest removed first).
+    pub keep_checkpoints: usize,
+    /// Report line every N iterations.
+    pub steps_per_report: usize,
+    /// Validate every N iterations (with `val_data`).
+    pub steps_per_eval: usize,
+    /// Validation examples scored each time (0: all).
+    pub val_examples: usize,
+    /// Write the group's rollouts to `rollouts.jsonl` every N iterations (0: never).
+    pub log_rollouts_every: usize,
+    /// Seed of data order, sampling and adapter initialisation.
+    pub seed: u64,
+    /// Recompute each layer's activations in the backward pass to save memory.
+    pub grad_checkpoint: bool,
+    /// Weights & Biases project to log to (through its Python package).
+    pub wandb_project: Option<String>,
+
+    /// Completions must open with a reasoning block.
+    pub enforce_thinking: bool,
+    /// Opening reasoning tag.
+    pub think_start: String,
+    /// Closing reasoning tag.
+    pub think_end: String,
+    /// Two-phase recovery samples per group (-1: off).
+    pub two_phase_samples_per_group: i64,
+    /// Scaffold completions with a fraction of the reference answer.
+    pub curriculum_enabled: bool,
+    /// Scaffold fraction at the start.
+    pub curriculum_start_ratio: f32,
+    /// Scaffold fraction at the end.
+    pub curriculum_end_ratio: f32,
+    /// Iterations over which the scaffold fraction moves.
+    pub curriculum_steps: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            model: None,
+            data: None,
+            val_data: None,
+            adapter_path: PathBuf::from("adapters"),
+            train_type: FineTuneType::Lora,
+            lora_layers: 16,
+            lora_rank: 8,
+            lora_alpha: 16.0,
+            lora_dropout: 0.0,
+            lora_keys: ATTENTION.iter().map(|s| s.to_string()).collect(),
+            iters: 1000,
+            batch_size: 4,
+            group_size: 8,
+            learning_rate: 1e-5,
+            warmup_steps: 0,
+            lr_schedule: ScheduleKind::Constant,
+            min_learning_rate: 0.0,
+            weight_decay: 0.0,
+            max_grad_norm: 1.0,
+            max_completion_length: 256,
+            temperature: 0.7,
+            top_p: 1.0,
+            top_k: 0,
+            min_p: 0.0,
+            beta: 0.1,
+            epsilon: 0.2,
+            epsilon_high: None,
+            loss_type: LossType::Grpo,
+            num_iterations: 1,
+            scale_rewards: true,
+            mask_truncated_completions: false,
+            reward_functions: vec!["tool_call_exact".into(), "tool_call_function".into()],
+            reward_weights: None,
+            save_every: 100,
+            keep_checkpoints: 3,
+            steps_per_report: 10,
+            steps_per_eval: 100,
+            val_examples: 0,
+            log_rollouts_every: 10,
+            seed: 0,
+            grad_checkpoint: false,
+            wandb_project: None,
+            enforce_thinking: false,
+            think_start: "<think>".into(),
+            think_end: "</think>".into(),
+            two_phase_samples_per_group: -1,
+            curriculum_enabled: false,
+            curriculum_start_ratio: 1.0,
+            curriculum_end_ratio: 0.0,
+            curriculum_steps: 500,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every value before any work starts; the error names the
+    /// setting and what is allowed.
+    pub fn validate(&self) -> Result<()> {
+        let positive = [
+            ("iters", self.iters),
+            ("batch_size", self.batch_size),
+            ("group_size", self.group_size),
+            ("max_completion_length", self.max_completion_length),
+            ("num_iterations", self.num_iterations),
+            ("save_every", self.save_every),
+            ("keep_checkpoints", self.keep_checkpoints),
+            ("steps_per_report", self.steps_per_report),
+            ("steps_per_eval", self.steps_per_eval),
+        ];
+        for (field, v) in positive {
+            if v == 0 {
+                return invalid(field, 0.0, "an integer >= 1");
+            }
+        }
+        if self.group_size < 2 {
+            return invalid(
+                "group_size",
+                self.group_size as f64,
+                "at least 2 (advantages compare completions within a group)",
+            );
+        }
+        let rate = |field, v: f32| -> Result<()> {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                invalid(field, v.into(), "a finite number >= 0")
+            }
+        };
+        rate("learning_rate", self.learning_rate)?;
+        rate("min_learning_rate", self.min_learning_rate)?;
+        rate("weight_decay", self.weight_decay)?;
+        rate("max_grad_norm", self.max_grad_norm)?;
+        rate("temperature", self.temperature)?;
+        if self.temperature == 0.0 {
+            return invalid(
+                "temperature",
+                0.0,
+                "> 0 (greedy rollouts make every completion of a group the same)",
+            );
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return invalid("top_p", self.top_p.into(), "0 < top_p <= 1");
+        }
+        if !(0.0..1.0).contains(&self.min_p) {
+            return invalid("min_p", self.min_p.into(), "0 <= min_p < 1");
+        }
+        if self.top_k < 0 {
+            return invalid("top_k", self.top_k.into(), "an integer >= 0 (0: off)");
+        }
+        if self.lora_rank < 1 && self.train_type != FineTuneType::Full {
+            return invalid("lora_rank", self.lora_rank.into(), "an integer >= 1");
+        }
+        if !(self.lora_alpha.is_finite() && self.lora_alpha > 0.0) {
+            return invalid("lora_alpha", self.lora_alpha.into(), "a number > 0");
+        }
+        if !(0.0..1.0).contains(&self.lora_dropout) {
+            return invalid(
+                "lora_dropout",
+                self.lora_dropout.into(),
+                "0 <= lora_dropout < 1",
+            );
+        }
+        if self.lora_layers == 0 || self.lora_layers < -1 {
+            return invalid("lora_layers", self.lora_layers.into(), "-1 (all) or >= 1");
+        }
+        for key in &self.lora_keys {
+            if !PROJECTIONS.contains(&key.as_str()) {
+                return Err(Error::InvalidConfig {
+                    field: "lora_keys",
+                    message: format!(
+                        "unknown projection `{key}` (known: {})",
+                        PROJECTIONS.join(", ")
+                    ),
+                });
+            }
+        }
+        self.loss_config().validate()?;
+        self.schedule().validate()?;
+        self.rewards()?;
+        self.unsupported()
+    }
+
+    /// The thinking, two-phase and curriculum settings are accepted at their
+    /// "off" values (the guide's tool-calling recommendation) and refused
+    /// otherwise, rather than silently ignored.
+    fn unsupported(&self) -> Result<()> {
+        let refuse = |flag: &'static str, value: String| {
+            Err(Error::InvalidConfig {
+                field: flag,
+                message: format!("{value} is not supported yet; remove the flag (tool calling needs no thinking phase)"),
+            })
+        };
+        if self.enforce_thinking {
+            return refuse("enforce_thinking", "true".into());
+        }
+        if self.two_phase_samples_per_group != -1 {
+            return refuse(
+                "two_phase_samples_per_group",
+                self.two_phase_samples_per_group.to_string(),
+            );
+        }
+        if self.curriculum_enabled {
+            return refuse("curriculum_enabled", "true".into());
+        }
+        if self.grad_checkpoint {
+            return refuse("grad_checkpoint", "true".into());
+        }
+        Ok(())
+    }
+
+    /// The resolved reward functions.
+    pub fn rewards(&self) -> Result<grpo_rewards::RewardSet> {
+        Ok(grpo_rewards::RewardSet::new(
+            &self.reward_functions,
+            self.reward_weights.as_deref(),
+        )?)
+    }
+
+    /// The loss settings.
+    pub fn loss_config(&self) -> LossConfig {
+        LossConfig {
+            epsilon: self.epsilon,
+            epsilon_high: self.epsilon_high,
+            beta: self.beta,
+            loss_type: self.loss_type,
+            max_completion_length: self.max_completion_length,
+        }
+    }
+
+    /// The learning-rate schedule over `iters` optimizer steps.
+    pub fn schedule(&self) -> LrSchedule {
+        let steps = self.iters * self.num_iterations;
+        LrSchedule {
+            peak: self.learning_rate,
+            warmup_steps: self.warmup_steps,
+            decay: match self.lr_schedule {
+                ScheduleKind::Constant => Decay::Constant,
+                ScheduleKind::Cosine => Decay::Cosine {
+                    decay_steps: steps.saturating_sub(self.warmup_steps).max(1),
+                    floor: self.min_learning_rate.min(self.learning_rate),
+                },
+            },
+        }
+    }
+
+    /// The optimizer's settings.
+    pub fn adamw(&self) -> AdamWConfig {
+        AdamWConfig {
+            weight_decay: self.weight_decay,
+            ..AdamWConfig::default()
+        }
+    }
+
+    /// How rollouts are sampled.
+    pub fn sampler(&self) -> Sampler {
+        Sampler {
+            temperature: self.temperature,
+            top_p: self.top_p,
+            top_k: self.top_k,
+            min_p: self.min_p,
+        }
+    }
+
+    /// The adapters to create, in mlx-lm's terms (`scale = alpha / rank`).
+    pub fn adapter_config(&self) -> AdapterConfig {
+        AdapterConfig {
+            fine_tune_type: self.train_type,
+            num_layers: self.lora_layers,
+            lora_parameters: LoraParameters {
+                rank: self.lora_rank,
+                scale: self.lora_alpha / self.lora_rank.max(1) as f32,
+                dropout: self.lora_dropout,
+                keys: Some(self.lora_keys.clone()),
+            },
+            extra: Default::default(),
+        }
+    }
+}
+
+fn invalid<T>(field: &'static str, value: f64, allowed: &'static str) -> Result<T> {
+    Err(Error::InvalidParameter {
+        field,
+        value,
+        allowed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_follow_the_guide() {
+        let c = TrainConfig::default();
+        c.validate().unwrap();
+        assert_eq!(
+            c.reward_functions,
+            ["tool_call_exact", "tool_call_function"]
+        );
+        assert_eq!(
+            (c.group_size, c.batch_size, c.max_completion_length),
+            (8, 4, 256)
+        );
+        assert_eq!(c.adapter_config().lora_parameters.scale, 2.0);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let c = TrainConfig {
+            group_size: 1,
+            ..TrainConfig::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("group_size"));
+        let c = TrainConfig {
+            reward_functions: vec!["tool_call_exact".into(), "nope".into()],
+            ..TrainConfig::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("nope") && err.contains("tool_call_function"),
+            "{err}"
+        );
+        let c = TrainConfig {
+            reward_weights: Some(vec![1.0]),
+            ..TrainConfig::default()
+        };
+        assert!(c.validate().is_err());
+        let c = TrainConfig {
+            enforce_thinking: true,
+            ..TrainConfig::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("not supported yet"));
+    }
+
+    #[test]
+    fn yaml_keys_are_the_flag_names() {
+        let c: TrainConfig =
+            serde_json::from_value(serde_json::json!({"group_size": 4, "loss_type": "dr_grpo"}))
+                .unwrap();
+        assert_eq!(c.group_size, 4);
+        assert_eq!(c.loss_type, LossType::DrGrpo);
+        let err = serde_json::from_value::<TrainConfig>(serde_json::json!({"group_sise": 4}))
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown field `group_sise`"));
+    }
+}

@@ -1,0 +1,206 @@
+//! Scoring a policy on held-out examples: the guide's evaluation script,
+//! batched.
+//!
+//! Each example is answered once (greedy unless a sampler is given), in
+//! batches, and scored with the same parser and comparison as the rewards:
+//! exact-match, function and parameter accuracy, parse rate, format validity,
+//! irrelevance accuracy (no call when none applies), per kind of example.
+
+use std::collections::BTreeMap;
+
+use grpo_policy::mlx_rs::{random, Array};
+use grpo_policy::policy::Policy;
+use grpo_policy::sample::Sampler;
+use grpo_rewards::{Reference, RewardSet};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// One example to evaluate.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalExample<'a> {
+    /// Prompt tokens (chat template applied).
+    pub prompt: &'a [u32],
+    /// The expected answer.
+    pub reference: &'a Reference,
+    /// The expected answer as written in the data.
+    pub answer: &'a str,
+    /// The example's kind (`single`, `multiple`, `parallel`,
+    /// `irrelevance`, …), for the breakdown.
+    pub kind: &'a str,
+}
+
+/// Counts for one kind of example (or all of them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    /// Examples scored.
+    pub total: usize,
+    /// Exact matches.
+    pub exact: usize,
+    /// Sum of function scores.
+    pub function: f64,
+    /// Sum of parameter scores.
+    pub params: f64,
+    /// Outputs with at least one parseable call.
+    pub parseable: usize,
+    /// Outputs with a valid format (calls present exactly when expected,
+    /// nothing but calls).
+    pub format: usize,
+}
+
+impl Tally {
+    /// Exact-match accuracy.
+    pub fn exact_rate(&self) -> f64 {
+        ratio(self.exact as f64, self.total)
+    }
+
+    /// Mean function score.
+    pub fn function_rate(&self) -> f64 {
+        ratio(self.function, self.total)
+    }
+
+    /// Mean parameter score.
+    pub fn params_rate(&self) -> f64 {
+        ratio(self.params, self.total)
+    }
+
+    /// Parse rate.
+    pub fn parse_rate(&self) -> f64 {
+        ratio(self.parseable as f64, self.total)
+    }
+
+    /// Format validity.
+    pub fn format_rate(&self) -> f64 {
+        ratio(self.format as f64, self.total)
+    }
+}
+
+fn ratio(x: f64, n: usize) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        x / n as f64
+    }
+}
+
+/// One answer that was not an exact match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mismatch {
+    /// Index of the example in the evaluated list.
+    pub index: usize,
+    /// Its kind.
+    pub kind: String,
+    /// The expected answer.
+    pub expected: String,
+    /// What the model produced.
+    pub got: String,
+    /// Function score.
+    pub function: f32,
+    /// Parameter score.
+    pub params: f32,
+    /// Overall score (0.4 function + 0.4 params + 0.2 exact).
+    pub overall: f32,
+}
+
+/// The result of an evaluation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// All examples.
+    pub all: Tally,
+    /// By kind.
+    pub by_kind: BTreeMap<String, Tally>,
+    /// Every non-exact answer.
+    pub mismatches: Vec<Mismatch>,
+    /// Generated tokens.
+    pub generated_tokens: usize,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+impl EvalReport {
+    /// Exact-match accuracy over all examples.
+    pub fn exact_match(&self) -> f64 {
+        self.all.exact_rate()
+    }
+
+    /// Irrelevance accuracy: share of `irrelevance` examples answered with
+    /// no call, if there are any.
+    pub fn irrelevance_accuracy(&self) -> Option<f64> {
+        self.by_kind.get("irrelevance").map(Tally::exact_rate)
+    }
+}
+
+/// How to evaluate.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalOptions {
+    /// Prompts generated together.
+    pub batch_size: usize,
+    /// Tokens per answer at most.
+    pub max_tokens: usize,
+    /// Greedy by default.
+    pub sampler: Sampler,
+    /// Seed of sampling (unused when greedy).
+    pub seed: u64,
+}
+
+const SCORERS: [&str; 5] = [
+    "tool_call_exact",
+    "tool_call_function",
+    "tool_call_params",
+    "tool_call_parseable",
+    "tool_call_format",
+];
+
+/// Answers and scores every example; `progress(done, total)` is called
+/// after each batch.
+pub fn evaluate(
+    policy: &Policy,
+    examples: &[EvalExample<'_>],
+    opts: &EvalOptions,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<EvalReport> {
+    let start = std::time::Instant::now();
+    let scorers = RewardSet::new(&SCORERS, None)?;
+    let overall = RewardSet::new(&["tool_call_overall"], None)?;
+    let mut report = EvalReport::default();
+    let mut key = random::key(opts.seed)?;
+    for (b, chunk) in examples.chunks(opts.batch_size.max(1)).enumerate() {
+        let prompts: Vec<Vec<u32>> = chunk.iter().map(|e| e.prompt.to_vec()).collect();
+        let (next, sub): (Array, Array) = random::split(&key, 2)?;
+        key = next;
+        let generation = policy.generate(&prompts, 1, opts.max_tokens, opts.sampler, &sub)?;
+        report.generated_tokens += generation.total_tokens();
+        let texts = policy.decode(&generation.tokens)?;
+        let references: Vec<&Reference> = chunk.iter().map(|e| e.reference).collect();
+        let scores = scorers.score_batch(&texts, &references)?;
+        let overall = overall.score_batch(&texts, &references)?;
+        for (i, e) in chunk.iter().enumerate() {
+            let s: Vec<f32> = scores.per_reward.iter().map(|col| col[i]).collect();
+            for tally in [
+                &mut report.all,
+                report.by_kind.entry(e.kind.to_string()).or_default(),
+            ] {
+                tally.total += 1;
+                tally.exact += usize::from(s[0] == 1.0);
+                tally.function += f64::from(s[1]);
+                tally.params += f64::from(s[2]);
+                tally.parseable += usize::from(s[3] == 1.0);
+                tally.format += usize::from(s[4] == 1.0);
+            }
+            if s[0] < 1.0 {
+                report.mismatches.push(Mismatch {
+                    index: b * opts.batch_size.max(1) + i,
+                    kind: e.kind.to_string(),
+                    expected: e.answer.to_string(),
+                    got: texts[i].clone(),
+                    function: s[1],
+                    params: s[2],
+                    overall: overall.total[i],
+                });
+            }
+        }
+        progress(report.all.total, examples.len());
+    }
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}

@@ -1,0 +1,209 @@
+//! One GRPO iteration: sample a group of completions per prompt, score
+//! them, and take `num_iterations` clipped-objective updates.
+
+use std::time::Instant;
+
+use grpo_policy::adapters;
+use grpo_policy::batch::PromptBatch;
+use grpo_policy::generate::FinishReason;
+use grpo_policy::logprobs::{completion_logprobs, CompletionBatch};
+use grpo_policy::mlx_rs::{self, transforms::eval, Array};
+use grpo_policy::mode::Mode;
+use grpo_rewards::Reference;
+
+use crate::advantages::AdvantageConfig;
+use crate::error::Result;
+use crate::loss::{grpo_loss, LossInputs, LossOutput};
+use crate::metrics::StepMetrics;
+use crate::rollout::{self, PromptSet, Rollout, RolloutConfig};
+use crate::trainer::{key_for, Learned, Stream, Trainer};
+use crate::update;
+
+impl Trainer {
+    /// One GRPO iteration: rollouts, advantages, updates.
+    pub(crate) fn grpo_iteration(&mut self) -> Result<StepMetrics> {
+        let start = Instant::now();
+        let iteration = self.done + 1;
+        let c = &self.config;
+        let batch = self.cursor.next_batch(c.batch_size);
+        let prompts: Vec<Vec<u32>> = batch
+            .iter()
+            .map(|&i| self.train.prompts[i].clone())
+            .collect();
+        let references: Vec<&Reference> =
+            batch.iter().map(|&i| &self.train.references[i]).collect();
+        let rollout = rollout::collect(
+            &self.policy,
+            PromptSet {
+                tokens: &prompts,
+                references: &references,
+            },
+            RolloutConfig {
+                group_size: c.group_size,
+                max_tokens: c.max_completion_length,
+                sampler: c.sampler(),
+                rewards: &self.rewards,
+                advantages: AdvantageConfig {
+                    scale_by_std: c.scale_rewards,
+                    ..AdvantageConfig::default()
+                },
+            },
+            &key_for(c.seed, Stream::Rollout, iteration as u64)?,
+        )?;
+        if c.log_rollouts_every > 0 && iteration % c.log_rollouts_every == 0 {
+            self.log_rollouts(iteration, &batch, &rollout)?;
+        }
+
+        let train_start = Instant::now();
+        let learned = self.learn(&prompts, &rollout, iteration)?;
+        let train_time = train_start.elapsed().as_secs_f32();
+        let prompt_tokens: usize = prompts.iter().map(Vec::len).sum();
+        let rows = rollout.rows().max(1) as f32;
+        let c = &self.config;
+        Ok(StepMetrics {
+            iteration,
+            iterations: c.iters,
+            loss: learned.loss,
+            mean_reward: rollout.stats.reward_mean,
+            reward_std: rollout.stats.reward_std,
+            rewards: self
+                .rewards
+                .names()
+                .into_iter()
+                .zip(&rollout.reward_columns)
+                .map(|(n, col)| (n.to_string(), col.iter().sum::<f32>() / rows))
+                .collect(),
+            kl: learned.kl,
+            clip_fraction: learned.clip_fraction,
+            ratio_mean: learned.ratio_mean,
+            grad_norm: learned.grad_norm,
+            learning_rate: learned.lr,
+            completion_length: rollout.total_tokens() as f32 / rows,
+            truncated_fraction: rollout.truncated_fraction(),
+            parseable_fraction: rollout.parseable.iter().filter(|p| **p).count() as f32 / rows,
+            zero_variance_groups: rollout.stats.zero_variance_groups,
+            groups: rollout.stats.groups,
+            rollout_tokens_per_s: rollout.total_tokens() as f32
+                / rollout.generation_time.as_secs_f32().max(1e-6),
+            train_tokens_per_s: (c.num_iterations * (prompt_tokens + rollout.total_tokens()))
+                as f32
+                / train_time.max(1e-6),
+            step_s: start.elapsed().as_secs_f32(),
+            peak_memory_bytes: mlx_rs::memory::peak_memory()? as u64,
+            skipped: learned.skipped,
+        })
+    }
+
+    /// The `num_iterations` updates on one rollout.
+    fn learn(
+        &mut self,
+        prompts: &[Vec<u32>],
+        rollout: &Rollout,
+        iteration: usize,
+    ) -> Result<Learned> {
+        let c = &self.config;
+        let group = c.group_size;
+        let temperature = c.temperature;
+        let prompt_batch = PromptBatch::new(prompts)?;
+        let completions = CompletionBatch::new(&rollout.tokens);
+        let mask = if c.mask_truncated_completions {
+            let keep: Vec<f32> = rollout
+                .finish
+                .iter()
+                .map(|f| if *f == FinishReason::Length { 0.0 } else { 1.0 })
+                .collect();
+            completions
+                .mask
+                .multiply(Array::from_slice(&keep, &[keep.len() as i32, 1]))?
+        } else {
+            completions.mask.clone()
+        };
+        let advantages = Array::from_slice(&rollout.advantages, &[rollout.rows() as i32]);
+        let model = &self.policy.model;
+        let ref_logprobs = if c.beta > 0.0 {
+            let lp = completion_logprobs(
+                model,
+                &prompt_batch,
+                &completions,
+                group,
+                temperature,
+                &Mode::reference(),
+            )?;
+            eval([&lp])?;
+            Some(lp)
+        } else {
+            None
+        };
+        let old_logprobs = if c.num_iterations > 1 {
+            let lp = completion_logprobs(
+                model,
+                &prompt_batch,
+                &completions,
+                group,
+                temperature,
+                &Mode::inference(),
+            )?;
+            eval([&lp])?;
+            Some(lp)
+        } else {
+            None
+        };
+        let loss_config = c.loss_config();
+        let schedule = c.schedule();
+        let trainable: Vec<String> = adapters::trainable(model, &self.adapter_config)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+
+        let mut learned = Learned::default();
+        for k in 0..c.num_iterations {
+            let step = (iteration - 1) * c.num_iterations + k;
+            let lr = schedule.lr_at(step);
+            let dropout = key_for(c.seed, Stream::Dropout, step as u64)?;
+            let (outputs, grads) =
+                update::value_and_grad(&mut self.policy.model, &trainable, |m| {
+                    let mode = Mode::training(dropout.clone());
+                    let logprobs = completion_logprobs(
+                        m,
+                        &prompt_batch,
+                        &completions,
+                        group,
+                        temperature,
+                        &mode,
+                    )?;
+                    let out = grpo_loss(
+                        &LossInputs {
+                            logprobs: &logprobs,
+                            old_logprobs: old_logprobs.as_ref(),
+                            ref_logprobs: ref_logprobs.as_ref(),
+                            advantages: &advantages,
+                            mask: &mask,
+                            total_tokens: None,
+                        },
+                        &loss_config,
+                    )?;
+                    Ok(out.into_arrays())
+                })?;
+            let applied = update::apply(
+                &mut self.policy.model,
+                &mut self.optimizer,
+                &grads,
+                &outputs,
+                c.max_grad_norm,
+                lr,
+            )?;
+            let out = LossOutput::from_arrays(outputs)?;
+            let m = out.metrics.values()?;
+            learned = Learned {
+                loss: out.loss.item_exact::<f32>(),
+                kl: m.kl,
+                clip_fraction: m.clip_fraction,
+                ratio_mean: m.ratio_mean,
+                grad_norm: applied.grad_norm,
+                lr,
+                skipped: learned.skipped || applied.skipped,
+            };
+        }
+        Ok(learned)
+    }
+}

@@ -1,0 +1,226 @@
+//! What one iteration measured, the guide's report lines, and
+//! `metrics.jsonl`.
+//!
+//! The field names of [`StepMetrics`] are the keys of `metrics.jsonl`: a
+//! public interface, kept stable.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// One iteration's measurements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepMetrics {
+    /// Iteration number, from 1.
+    pub iteration: usize,
+    /// Total iterations of the run.
+    pub iterations: usize,
+    /// The loss of the last update on this batch.
+    pub loss: f32,
+    /// Mean weighted reward.
+    pub mean_reward: f32,
+    /// Standard deviation of the weighted reward over the batch.
+    pub reward_std: f32,
+    /// Mean of each reward function, by name, in the configured order.
+    pub rewards: Vec<(String, f32)>,
+    /// Mean KL to the reference policy (when beta > 0).
+    pub kl: Option<f32>,
+    /// Fraction of tokens whose ratio was clipped.
+    pub clip_fraction: f32,
+    /// Mean importance ratio.
+    pub ratio_mean: f32,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f32,
+    /// Learning rate of the last update.
+    pub learning_rate: f32,
+    /// Mean completion length in tokens.
+    pub completion_length: f32,
+    /// Fraction of completions cut by the length limit.
+    pub truncated_fraction: f32,
+    /// Fraction of completions with at least one parseable call.
+    pub parseable_fraction: f32,
+    /// Groups whose completions all got the same reward (no signal).
+    pub zero_variance_groups: usize,
+    /// Groups in the batch.
+    pub groups: usize,
+    /// Generated tokens per second.
+    pub rollout_tokens_per_s: f32,
+    /// Trained tokens (prompt and completion) per second.
+    pub train_tokens_per_s: f32,
+    /// Seconds for the whole iteration.
+    pub step_s: f32,
+    /// Peak memory in bytes so far, as MLX reports it.
+    pub peak_memory_bytes: u64,
+    /// Whether the update was skipped (non-finite loss or gradient).
+    pub skipped: bool,
+}
+
+impl StepMetrics {
+    /// The guide's report: `Iteration 100/1000 | Loss: 1.234 | Mean Reward:
+    /// 0.342`, one indented line per reward function, then the other
+    /// measurements.
+    pub fn report(&self) -> String {
+        if self.groups == 0 {
+            // Supervised fine-tuning: no rewards.
+            return format!(
+                "Iteration {}/{} | Loss: {:.3} | grad norm: {:.3} | lr: {:.2e} | train {:.0} tok/s | {:.2}s/it",
+                self.iteration, self.iterations, self.loss, self.grad_norm, self.learning_rate, self.train_tokens_per_s, self.step_s
+            );
+        }
+        let mut s = format!(
+            "Iteration {}/{} | Loss: {:.3} | Mean Reward: {:.3}\n",
+            self.iteration, self.iterations, self.loss, self.mean_reward
+        );
+        for (name, value) in &self.rewards {
+            let _ = writeln!(s, "  {name}: {value:.3}");
+        }
+        let kl = self
+            .kl
+            .map_or_else(|| "off".to_string(), |k| format!("{k:.4}"));
+        let _ = writeln!(
+            s,
+            "  kl: {kl} | clip: {:.3} | grad norm: {:.3} | lr: {:.2e}",
+            self.clip_fraction, self.grad_norm, self.learning_rate
+        );
+        let _ = write!(
+            s,
+            "  completion: {:.1} tok, {:.0}% truncated, {:.0}% parseable | zero-variance groups: {}/{} | rollout {:.0} tok/s, train {:.0} tok/s | {:.2}s/it | peak mem {:.0} MB",
+            self.completion_length,
+            100.0 * self.truncated_fraction,
+            100.0 * self.parseable_fraction,
+            self.zero_variance_groups,
+            self.groups,
+            self.rollout_tokens_per_s,
+            self.train_tokens_per_s,
+            self.step_s,
+            self.peak_memory_bytes as f64 / 1e6,
+        );
+        if self.skipped {
+            s.push_str("\n  update skipped: non-finite loss or gradient");
+        }
+        s
+    }
+}
+
+/// Appends one JSON object per line to a file, flushing each line so that a
+/// crash loses at most the line being written.
+#[derive(Debug)]
+pub struct JsonlLog {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl JsonlLog {
+    /// Opens `path` for appending (a resumed run continues the file).
+    pub fn append(path: &Path) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(Error::io("opening", path))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    /// Writes `value` as one line.
+    pub fn write<T: Serialize>(&mut self, value: &T) -> Result<()> {
+        let mut line = serde_json::to_string(value).map_err(|source| Error::Json {
+            path: self.path.clone(),
+            source,
+        })?;
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.flush())
+            .map_err(Error::io("writing", &self.path))
+    }
+}
+
+/// Drops the lines of `path` whose `iteration` is above `last`: after a
+/// resume, the iterations the crash lost are redone and logged again.
+pub fn truncate_after(path: &Path, last: usize) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(path).map_err(Error::io("reading", path))?;
+    let kept: String = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v.get("iteration").and_then(|i| i.as_u64()))
+                .is_some_and(|i| i as usize <= last)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(path, kept).map_err(Error::io("writing", path))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> StepMetrics {
+        StepMetrics {
+            iteration: 100,
+            iterations: 1000,
+            loss: 1.2344,
+            mean_reward: 0.342,
+            reward_std: 0.2,
+            rewards: vec![
+                ("tool_call_exact".into(), 0.125),
+                ("tool_call_function".into(), 0.625),
+            ],
+            kl: Some(0.01),
+            clip_fraction: 0.0,
+            ratio_mean: 1.0,
+            grad_norm: 0.5,
+            learning_rate: 1e-5,
+            completion_length: 12.5,
+            truncated_fraction: 0.0,
+            parseable_fraction: 0.9,
+            zero_variance_groups: 1,
+            groups: 4,
+            rollout_tokens_per_s: 1000.0,
+            train_tokens_per_s: 2000.0,
+            step_s: 1.5,
+            peak_memory_bytes: 100_000_000,
+            skipped: false,
+        }
+    }
+
+    #[test]
+    fn report_opens_with_the_guides_lines() {
+        let r = sample().report();
+        let lines: Vec<&str> = r.lines().collect();
+        assert_eq!(
+            lines[0],
+            "Iteration 100/1000 | Loss: 1.234 | Mean Reward: 0.342"
+        );
+        assert_eq!(lines[1], "  tool_call_exact: 0.125");
+        assert_eq!(lines[2], "  tool_call_function: 0.625");
+    }
+
+    #[test]
+    fn resumed_logs_drop_lost_iterations() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.jsonl");
+        let mut log = JsonlLog::append(&path).unwrap();
+        for i in 1..=5 {
+            log.write(&StepMetrics {
+                iteration: i,
+                ..sample()
+            })
+            .unwrap();
+        }
+        truncate_after(&path, 3).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3);
+    }
+}

@@ -1,0 +1,89 @@
+//! One supervised fine-tuning iteration: the mean negative log-likelihood of
+//! the reference answers' tokens given their prompts (prompt tokens carry no
+//! loss), the warm start that makes a model call tools sometimes, so that
+//! GRPO's groups have successes to learn from.
+
+use std::time::Instant;
+
+use grpo_policy::adapters;
+use grpo_policy::batch::PromptBatch;
+use grpo_policy::logprobs::{completion_logprobs, CompletionBatch};
+use grpo_policy::mlx_rs;
+use grpo_policy::mode::Mode;
+
+use crate::error::Result;
+use crate::metrics::StepMetrics;
+use crate::trainer::{key_for, Stream, Trainer};
+use crate::update;
+
+impl Trainer {
+    /// One SFT iteration on `batch_size` examples.
+    pub(crate) fn sft_iteration(&mut self) -> Result<StepMetrics> {
+        let start = Instant::now();
+        let iteration = self.done + 1;
+        let batch = self.cursor.next_batch(self.config.batch_size);
+        let targets = self
+            .train
+            .targets
+            .as_ref()
+            .expect("SFT runs prepare answer targets");
+        let prompts: Vec<Vec<u32>> = batch
+            .iter()
+            .map(|&i| self.train.prompts[i].clone())
+            .collect();
+        let answers: Vec<Vec<u32>> = batch.iter().map(|&i| targets[i].clone()).collect();
+        let prompt_batch = PromptBatch::new(&prompts)?;
+        let completions = CompletionBatch::new(&answers);
+        let tokens: usize = answers.iter().map(Vec::len).sum();
+        let trainable: Vec<String> = adapters::trainable(&self.policy.model, &self.adapter_config)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let step = iteration - 1;
+        let lr = self.config.schedule().lr_at(step);
+        let dropout = key_for(self.config.seed, Stream::Dropout, step as u64)?;
+        let (outputs, grads) = update::value_and_grad(&mut self.policy.model, &trainable, |m| {
+            let mode = Mode::training(dropout.clone());
+            let lp = completion_logprobs(m, &prompt_batch, &completions, 1, 1.0, &mode)?;
+            let nll = lp
+                .multiply(&completions.mask)?
+                .sum(None)?
+                .negative()?
+                .divide(completions.mask.sum(None)?)?;
+            Ok(vec![nll])
+        })?;
+        let applied = update::apply(
+            &mut self.policy.model,
+            &mut self.optimizer,
+            &grads,
+            &outputs,
+            self.config.max_grad_norm,
+            lr,
+        )?;
+        let elapsed = start.elapsed().as_secs_f32();
+        let prompt_tokens: usize = prompts.iter().map(Vec::len).sum();
+        Ok(StepMetrics {
+            iteration,
+            iterations: self.config.iters,
+            loss: outputs[0].item_exact::<f32>(),
+            mean_reward: 0.0,
+            reward_std: 0.0,
+            rewards: Vec::new(),
+            kl: None,
+            clip_fraction: 0.0,
+            ratio_mean: 1.0,
+            grad_norm: applied.grad_norm,
+            learning_rate: lr,
+            completion_length: tokens as f32 / answers.len().max(1) as f32,
+            truncated_fraction: 0.0,
+            parseable_fraction: 1.0,
+            zero_variance_groups: 0,
+            groups: 0,
+            rollout_tokens_per_s: 0.0,
+            train_tokens_per_s: (prompt_tokens + tokens) as f32 / elapsed.max(1e-6),
+            step_s: elapsed,
+            peak_memory_bytes: mlx_rs::memory::peak_memory()? as u64,
+            skipped: applied.skipped,
+        })
+    }
+}

@@ -1,0 +1,118 @@
+//! Examples made ready for a policy: prompt tokens, expected answers and
+//! kinds, computed once before training or evaluation.
+
+use grpo_dataset::Example;
+use grpo_policy::policy::Policy;
+use grpo_rewards::Reference;
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::eval::EvalExample;
+
+/// Tokenized prompts with what their answers are compared against.
+#[derive(Debug, Clone)]
+pub struct TaskSet {
+    /// Prompt token ids (chat template applied).
+    pub prompts: Vec<Vec<u32>>,
+    /// Expected answer of each prompt.
+    pub references: Vec<Reference>,
+    /// Expected answer text of each prompt.
+    pub answers: Vec<String>,
+    /// Kind of each example (`single`, `parallel`, `irrelevance`, …).
+    pub kinds: Vec<String>,
+    /// The answer's tokens as the assistant turn that follows each prompt,
+    /// end-of-turn token included (supervised fine-tuning only).
+    pub targets: Option<Vec<Vec<u32>>>,
+}
+
+impl TaskSet {
+    /// Tokenizes every example's prompt (or its `messages`) and parses its
+    /// answer. `what` names the data in errors (`training data`, …).
+    pub fn prepare(policy: &Policy, examples: &[Example], what: &str) -> Result<Self> {
+        let mut set = Self {
+            prompts: Vec::with_capacity(examples.len()),
+            references: Vec::with_capacity(examples.len()),
+            answers: Vec::with_capacity(examples.len()),
+            kinds: Vec::with_capacity(examples.len()),
+            targets: None,
+        };
+        for (i, ex) in examples.iter().enumerate() {
+            let tokens = match &ex.messages {
+                Some(messages) => {
+                    let messages: Vec<Value> = messages
+                        .iter()
+                        .map(|m| serde_json::to_value(m).expect("messages serialize"))
+                        .collect();
+                    policy.chat_tokens(&messages)?
+                }
+                None => policy.chat_tokens(&[json!({"role": "user", "content": ex.prompt})])?,
+            };
+            let reference = reference_of(ex).map_err(|e| Error::InvalidConfig {
+                field: "answer",
+                message: format!("{what}, example {}: {e}", i + 1),
+            })?;
+            set.prompts.push(tokens);
+            set.references.push(reference);
+            set.answers.push(ex.answer.clone());
+            set.kinds.push(grpo_dataset::stats::kind_of(ex));
+        }
+        Ok(set)
+    }
+
+    /// Adds the answer tokens supervised fine-tuning learns (see
+    /// [`Policy::answer_tokens`]).
+    pub fn add_targets(&mut self, policy: &Policy, examples: &[Example]) -> Result<()> {
+        let targets = examples
+            .iter()
+            .zip(&self.prompts)
+            .map(|(ex, prompt)| policy.answer_tokens(prompt, &ex.answer))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        self.targets = Some(targets);
+        Ok(())
+    }
+
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.prompts.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.prompts.is_empty()
+    }
+
+    /// The first `limit` examples (all when 0) as evaluation inputs.
+    pub fn eval_examples(&self, limit: usize) -> Vec<EvalExample<'_>> {
+        let n = if limit == 0 {
+            self.len()
+        } else {
+            limit.min(self.len())
+        };
+        (0..n)
+            .map(|i| EvalExample {
+                prompt: &self.prompts[i],
+                reference: &self.references[i],
+                answer: &self.answers[i],
+                kind: &self.kinds[i],
+            })
+            .collect()
+    }
+
+    /// Longest prompt, in tokens.
+    pub fn max_prompt_tokens(&self) -> usize {
+        self.prompts.iter().map(Vec::len).max().unwrap_or(0)
+    }
+}
+
+/// The expected answer of an example: its calls, with the per-parameter
+/// alternatives and tool schemas when the record has them.
+pub fn reference_of(ex: &Example) -> std::result::Result<Reference, grpo_rewards::Error> {
+    let mut r = Reference::from_answer(&ex.answer)?;
+    if let Some(possible) = &ex.possible_answers {
+        r = r.with_possible_answers(possible)?;
+    }
+    if let Some(tools) = &ex.tools {
+        r = r.with_tools(tools)?;
+    }
+    Ok(r)
+}

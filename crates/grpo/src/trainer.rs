@@ -1,0 +1,458 @@
+//! The GRPO training loop.
+//!
+//! Each iteration: draw `batch_size` prompts → sample `group_size`
+//! completions each in one batched pass ([`rollout::collect`]) → score them
+//! and take group-relative advantages → `num_iterations` updates of the
+//! clipped objective ([`loss::grpo_loss`]) with AdamW → report, validate and
+//! checkpoint when due. Every random draw comes from the seed and the
+//! iteration number, so a resumed run repeats exactly what the interrupted
+//! one would have done.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use grpo_dataset::{EpochCursor, Example};
+use grpo_policy::adapters::{self, AdapterConfig};
+use grpo_policy::generate::FinishReason;
+use grpo_policy::mlx_rs::{self, random, Array};
+use grpo_policy::policy::Policy;
+use grpo_rewards::RewardSet;
+use serde::Serialize;
+
+use crate::checkpoint::{self, TrainerState};
+use crate::config::TrainConfig;
+use crate::error::{Error, Result};
+use crate::eval::{evaluate, EvalOptions, EvalReport};
+use crate::metrics::{truncate_after, JsonlLog, StepMetrics};
+use crate::observer::{Observer, RunInfo};
+use crate::optimizer::AdamW;
+use crate::rollout::Rollout;
+use crate::tasks::TaskSet;
+use crate::watchdog::Watchdog;
+
+/// Updates skipped in a row (non-finite loss or gradient) before the run
+/// stops.
+const MAX_NAN_STREAK: usize = 5;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// All iterations done.
+    Finished,
+    /// Stopped on request (Ctrl-C); the last checkpoint holds the progress.
+    Interrupted,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct TrainSummary {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Iterations completed (including those of a resumed run).
+    pub iterations_done: usize,
+    /// The last iteration's measurements.
+    pub last: Option<StepMetrics>,
+    /// The checkpoint written last.
+    pub last_checkpoint: Option<PathBuf>,
+}
+
+/// A training run, set up and ready to [`run`](Trainer::run).
+pub struct Trainer {
+    pub(crate) objective: Objective,
+    pub(crate) config: TrainConfig,
+    pub(crate) policy: Policy,
+    pub(crate) adapter_config: AdapterConfig,
+    pub(crate) train: TaskSet,
+    val: Option<TaskSet>,
+    pub(crate) rewards: RewardSet,
+    pub(crate) optimizer: AdamW,
+    pub(crate) cursor: EpochCursor,
+    pub(crate) done: usize,
+    resumed_from: Option<PathBuf>,
+    metrics_log: JsonlLog,
+    rollout_log: JsonlLog,
+    eval_log: JsonlLog,
+}
+
+/// What a run optimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// Group Relative Policy Optimization on sampled completions.
+    Grpo,
+    /// Supervised fine-tuning: next-token loss on the reference answers
+    /// (prompt tokens masked), the warm start before GRPO.
+    Sft,
+}
+
+/// Streams of randomness, so that rollouts and dropout never share draws.
+#[derive(Clone, Copy)]
+pub(crate) enum Stream {
+    Rollout = 1,
+    Dropout = 2,
+    Eval = 3,
+}
+
+/// The key of `stream` at `step`: a pure function of the seed, so that
+/// nothing about the random state needs saving.
+pub(crate) fn key_for(seed: u64, stream: Stream, step: u64) -> Result<Array> {
+    let mut z = seed
+        ^ (stream as u64).wrapping_mul(0xA076_1D64_78BD_642F)
+        ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // splitmix64 finaliser
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    Ok(random::key(z ^ (z >> 31))?)
+}
+
+impl Trainer {
+    /// Sets up a run: validates `config`, adds adapters to `policy` (or, with
+    /// `resume`, restores adapters, optimizer, step and data position from
+    /// the latest checkpoint under `adapter_path/checkpoints`), tokenizes the
+    /// data, and opens the logs.
+    pub fn new(
+        config: TrainConfig,
+        mut policy: Policy,
+        train_examples: &[Example],
+        val_examples: Option<&[Example]>,
+        resume: bool,
+        objective: Objective,
+    ) -> Result<Self> {
+        config.validate()?;
+        let rewards = config.rewards()?;
+        let root = config.adapter_path.clone();
+        std::fs::create_dir_all(&root).map_err(Error::io("creating", &root))?;
+        let latest = if resume {
+            let found = checkpoint::latest(&checkpoints_dir(&root))?;
+            Some(found.ok_or_else(|| Error::Checkpoint {
+                path: checkpoints_dir(&root),
+                reason: "no checkpoint to resume from; start without --resume".into(),
+            })?)
+        } else {
+            None
+        };
+
+        let mut adapter_config = config.adapter_config();
+        adapter_config.extra.insert(
+            "model".into(),
+            serde_json::Value::String(policy.dir.display().to_string()),
+        );
+        adapter_config.extra.insert(
+            "mlx_grpo".into(),
+            serde_json::to_value(&config).expect("configs serialize"),
+        );
+        let (optimizer, cursor, done) = match &latest {
+            Some(dir) => {
+                policy.load_adapters(dir)?;
+                if let Some(saved) = &policy.adapters {
+                    adapter_config.fine_tune_type = saved.fine_tune_type;
+                    adapter_config.num_layers = saved.num_layers;
+                    adapter_config.lora_parameters = saved.lora_parameters.clone();
+                }
+                let state = TrainerState::read(dir)?;
+                let cursor: EpochCursor = serde_json::from_value(state.data_cursor.clone())
+                    .map_err(|source| Error::Json {
+                        path: dir.join("trainer_state.json"),
+                        source,
+                    })?;
+                if cursor.len() != train_examples.len() {
+                    return Err(Error::Checkpoint {
+                        path: dir.clone(),
+                        reason: format!(
+                            "it was made on {} training examples, the data now has {}; resume with the same data",
+                            cursor.len(),
+                            train_examples.len()
+                        ),
+                    });
+                }
+                let optimizer = AdamW::load(&dir.join("optimizer.safetensors"), config.adamw())?;
+                (optimizer, cursor, state.step as usize)
+            }
+            None => {
+                policy.add_adapters(&adapter_config, config.seed)?;
+                (
+                    AdamW::new(config.adamw()),
+                    EpochCursor::new(train_examples.len(), config.seed),
+                    0,
+                )
+            }
+        };
+        if train_examples.is_empty() {
+            return Err(Error::InvalidConfig {
+                field: "data",
+                message: "the training data has no examples".into(),
+            });
+        }
+        let mut train = TaskSet::prepare(&policy, train_examples, "training data")?;
+        let val = val_examples
+            .map(|v| TaskSet::prepare(&policy, v, "validation data"))
+            .transpose()?;
+
+        let metrics_path = root.join("metrics.jsonl");
+        let rollouts_path = root.join("rollouts.jsonl");
+        let eval_path = root.join("eval.jsonl");
+        if resume {
+            for p in [&metrics_path, &rollouts_path, &eval_path] {
+                truncate_after(p, done)?;
+            }
+        } else {
+            for p in [&metrics_path, &rollouts_path, &eval_path] {
+                if p.exists() {
+                    std::fs::remove_file(p).map_err(Error::io("removing", p))?;
+                }
+            }
+        }
+        if objective == Objective::Sft {
+            train.add_targets(&policy, train_examples)?;
+        }
+        Ok(Self {
+            objective,
+            metrics_log: JsonlLog::append(&metrics_path)?,
+            rollout_log: JsonlLog::append(&rollouts_path)?,
+            eval_log: JsonlLog::append(&eval_path)?,
+            config,
+            policy,
+            adapter_config,
+            train,
+            val,
+            rewards,
+            optimizer,
+            cursor,
+            done,
+            resumed_from: latest,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The policy being trained.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Facts about the run, for the start banner.
+    pub fn info(&self) -> RunInfo {
+        let (trainable, total) =
+            adapters::parameter_counts(&self.policy.model, &self.adapter_config);
+        RunInfo {
+            start_iteration: self.done,
+            iterations: self.config.iters,
+            trainable_parameters: trainable,
+            total_parameters: total,
+            train_examples: self.train.len(),
+            val_examples: self
+                .val
+                .as_ref()
+                .map_or(0, |v| v.eval_examples(self.config.val_examples).len()),
+            max_prompt_tokens: self.train.max_prompt_tokens(),
+            resumed_from: self.resumed_from.clone(),
+        }
+    }
+
+    /// Runs the remaining iterations. When `stop` becomes true (Ctrl-C),
+    /// the iteration in progress finishes, a checkpoint is written and the
+    /// run returns [`Outcome::Interrupted`].
+    pub fn run(&mut self, observer: &mut dyn Observer, stop: &AtomicBool) -> Result<TrainSummary> {
+        observer.on_start(&self.info());
+        let mut watchdog = Watchdog::default();
+        let mut nan_streak = 0;
+        let mut last = None;
+        let mut last_checkpoint = None;
+        mlx_rs::memory::reset_peak_memory()?;
+        while self.done < self.config.iters {
+            if stop.load(Ordering::SeqCst) {
+                let dir = self.save()?;
+                observer.on_checkpoint(self.done, &dir);
+                return Ok(TrainSummary {
+                    outcome: Outcome::Interrupted,
+                    iterations_done: self.done,
+                    last,
+                    last_checkpoint: Some(dir),
+                });
+            }
+            let metrics = self.iteration()?;
+            nan_streak = if metrics.skipped { nan_streak + 1 } else { 0 };
+            self.metrics_log.write(&metrics)?;
+            observer.on_step(&metrics);
+            for warning in watchdog.observe(&metrics) {
+                observer.on_warning(warning);
+            }
+            if nan_streak >= MAX_NAN_STREAK {
+                return Err(Error::InvalidConfig {
+                    field: "learning_rate",
+                    message: format!(
+                        "{MAX_NAN_STREAK} updates in a row had a non-finite loss or gradient (iteration {}); lower --learning-rate or --max-grad-norm, or check the data; the last checkpoint is intact",
+                        metrics.iteration
+                    ),
+                });
+            }
+            self.done = metrics.iteration;
+            last = Some(metrics);
+
+            if self.done % self.config.steps_per_eval == 0 || self.done == self.config.iters {
+                if let Some(report) = self.validate()? {
+                    self.eval_log.write(&EvalLine::new(self.done, &report))?;
+                    observer.on_eval(self.done, &report);
+                }
+            }
+            if self.done % self.config.save_every == 0 || self.done == self.config.iters {
+                let dir = self.save()?;
+                observer.on_checkpoint(self.done, &dir);
+                last_checkpoint = Some(dir);
+            }
+        }
+        Ok(TrainSummary {
+            outcome: Outcome::Finished,
+            iterations_done: self.done,
+            last,
+            last_checkpoint,
+        })
+    }
+
+    /// One iteration of the run's objective.
+    fn iteration(&mut self) -> Result<StepMetrics> {
+        match self.objective {
+            Objective::Grpo => self.grpo_iteration(),
+            Objective::Sft => self.sft_iteration(),
+        }
+    }
+
+    /// Scores the validation data (greedy), if there is any.
+    fn validate(&mut self) -> Result<Option<EvalReport>> {
+        let Some(val) = &self.val else {
+            return Ok(None);
+        };
+        let examples = val.eval_examples(self.config.val_examples);
+        let report = evaluate(
+            &self.policy,
+            &examples,
+            &EvalOptions {
+                batch_size: 32,
+                max_tokens: self.config.max_completion_length,
+                sampler: grpo_policy::sample::Sampler::greedy(),
+                seed: key_seed(self.config.seed, Stream::Eval),
+            },
+            |_, _| {},
+        )?;
+        Ok(Some(report))
+    }
+
+    /// Writes a checkpoint (adapters, optimizer, state) under
+    /// `adapter_path/checkpoints/step-N`, then the adapters at `adapter_path`
+    /// itself, where `mlx_lm.load(..., adapter_path=...)` looks.
+    fn save(&self) -> Result<PathBuf> {
+        let root = &self.config.adapter_path;
+        let state = TrainerState {
+            step: self.done as u64,
+            seed: self.config.seed,
+            rng_key: Vec::new(),
+            data_cursor: serde_json::to_value(&self.cursor).expect("cursors serialize"),
+            config: serde_json::to_value(&self.config).expect("configs serialize"),
+            extra: Default::default(),
+        };
+        let keep = std::num::NonZeroUsize::new(self.config.keep_checkpoints);
+        let dir = checkpoint::save(
+            &checkpoints_dir(root),
+            self.done as u64,
+            keep,
+            |tmp: &Path| -> Result<()> {
+                adapters::save(tmp, &self.policy.model, &self.adapter_config)?;
+                self.optimizer.save(&tmp.join("optimizer.safetensors"))?;
+                state.write(tmp)
+            },
+        )?;
+        adapters::save(root, &self.policy.model, &self.adapter_config)?;
+        Ok(dir)
+    }
+
+    pub(crate) fn log_rollouts(
+        &mut self,
+        iteration: usize,
+        batch: &[usize],
+        rollout: &Rollout,
+    ) -> Result<()> {
+        for row in 0..rollout.rows() {
+            let prompt = batch[row / rollout.group_size];
+            let line = RolloutLine {
+                iteration,
+                prompt_index: prompt,
+                sample: row % rollout.group_size,
+                expected: &self.train.answers[prompt],
+                completion: &rollout.texts[row],
+                finish: rollout.finish[row],
+                rewards: self
+                    .rewards
+                    .names()
+                    .into_iter()
+                    .zip(&rollout.reward_columns)
+                    .map(|(n, col)| (n, col[row]))
+                    .collect(),
+                reward: rollout.rewards[row],
+                advantage: rollout.advantages[row],
+            };
+            self.rollout_log.write(&line)?;
+        }
+        Ok(())
+    }
+}
+
+fn key_seed(seed: u64, stream: Stream) -> u64 {
+    seed.wrapping_add(stream as u64)
+}
+
+/// Where checkpoints go.
+pub fn checkpoints_dir(adapter_path: &Path) -> PathBuf {
+    adapter_path.join("checkpoints")
+}
+
+/// What the updates of one iteration reported.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Learned {
+    pub(crate) loss: f32,
+    pub(crate) kl: Option<f32>,
+    pub(crate) clip_fraction: f32,
+    pub(crate) ratio_mean: f32,
+    pub(crate) grad_norm: f32,
+    pub(crate) lr: f32,
+    pub(crate) skipped: bool,
+}
+
+#[derive(Serialize)]
+struct RolloutLine<'a> {
+    iteration: usize,
+    prompt_index: usize,
+    sample: usize,
+    expected: &'a str,
+    completion: &'a str,
+    finish: FinishReason,
+    rewards: std::collections::BTreeMap<&'a str, f32>,
+    reward: f32,
+    advantage: f32,
+}
+
+#[derive(Serialize)]
+struct EvalLine {
+    iteration: usize,
+    exact_match: f64,
+    function: f64,
+    params: f64,
+    parse_rate: f64,
+    format: f64,
+    examples: usize,
+}
+
+impl EvalLine {
+    fn new(iteration: usize, r: &EvalReport) -> Self {
+        Self {
+            iteration,
+            exact_match: r.all.exact_rate(),
+            function: r.all.function_rate(),
+            params: r.all.params_rate(),
+            parse_rate: r.all.parse_rate(),
+            format: r.all.format_rate(),
+            examples: r.all.total,
+        }
+    }
+}
