@@ -36,6 +36,9 @@ pub enum Command {
     Fuse(FuseArgs),
     /// Convert, generate, inspect and validate tool-calling data sets.
     Data(crate::cmd::data::DataArgs),
+    /// Create a small random model with a tokenizer trained on a data set
+    /// (how the embedded model starts).
+    InitModel(crate::cmd::init_model::InitModelArgs),
 }
 
 /// `mlx-grpo train` (and `sft`): every setting of a run. Unset flags come

@@ -11,6 +11,7 @@ mod cmd {
     pub mod data;
     pub mod eval;
     pub mod fuse;
+    pub mod init_model;
     pub mod train;
 }
 mod config_file;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd::eval::run(args),
         Command::Fuse(args) => cmd::fuse::run(args),
         Command::Data(args) => cmd::data::run(args),
+        Command::InitModel(args) => cmd::init_model::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
-//! `training.png`: reward curves per function and the loss, from
-//! `metrics.jsonl`, because people would rather look at a curve than read
-//! a thousand report lines.
+//! `training.png`: reward curves per function (or, for supervised
+//! fine-tuning, validation accuracy) and the loss, from `metrics.jsonl` and
+//! `eval.jsonl`, because people would rather look at a curve than read a
+//! thousand report lines.
 
 use std::path::{Path, PathBuf};
 
@@ -36,12 +37,30 @@ pub fn training_curves(dir: &Path) -> Result<PathBuf> {
             .filter(|(_, y)| y.is_finite())
             .collect()
     };
-    let mut rewards: Vec<(String, Vec<(f64, f64)>)> =
-        vec![("mean reward".into(), series(&|r| r["mean_reward"].as_f64()))];
-    if let Some(names) = rows[0]["rewards"].as_array() {
+    let names = rows[0]["rewards"].as_array().cloned().unwrap_or_default();
+    let mut top: Series = Vec::new();
+    let mut title = "Rewards";
+    if names.is_empty() {
+        title = "Validation";
+    } else {
+        top.push(("mean reward".into(), series(&|r| r["mean_reward"].as_f64())));
         for (i, pair) in names.iter().enumerate() {
             let name = pair[0].as_str().unwrap_or("reward").to_string();
-            rewards.push((name, series(&|r| r["rewards"][i][1].as_f64())));
+            top.push((name, series(&|r| r["rewards"][i][1].as_f64())));
+        }
+    }
+    let evals: Vec<Value> = std::fs::read_to_string(dir.join("eval.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for key in ["exact_match", "function", "params"] {
+        let points: Vec<(f64, f64)> = evals
+            .iter()
+            .filter_map(|r| Some((r["iteration"].as_f64()?, r[key].as_f64()?)))
+            .collect();
+        if !points.is_empty() {
+            top.push((format!("validation {}", key.replace('_', " ")), points));
         }
     }
     let loss = series(&|r| r["loss"].as_f64());
@@ -51,19 +70,19 @@ pub fn training_curves(dir: &Path) -> Result<PathBuf> {
         .unwrap_or(2.0)
         .max(2.0);
     let out = dir.join("training.png");
-    draw(&out, &rewards, &loss, x_max)?;
+    draw(&out, title, &top, &loss, x_max)?;
     Ok(out)
 }
 
 type Series = Vec<(String, Vec<(f64, f64)>)>;
 
-fn draw(out: &Path, rewards: &Series, loss: &[(f64, f64)], x_max: f64) -> Result<()> {
+fn draw(out: &Path, title: &str, rewards: &Series, loss: &[(f64, f64)], x_max: f64) -> Result<()> {
     let root = BitMapBackend::new(out, (1000, 700)).into_drawing_area();
     root.fill(&WHITE)?;
     let (top, bottom) = root.split_vertically(420);
 
     let mut chart = ChartBuilder::on(&top)
-        .caption("Rewards", ("sans-serif", 22))
+        .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(45)

@@ -276,8 +276,10 @@ impl Trainer {
             nan_streak = if metrics.skipped { nan_streak + 1 } else { 0 };
             self.metrics_log.write(&metrics)?;
             observer.on_step(&metrics);
-            for warning in watchdog.observe(&metrics) {
-                observer.on_warning(warning);
+            if self.objective == Objective::Grpo {
+                for warning in watchdog.observe(&metrics) {
+                    observer.on_warning(warning);
+                }
             }
             if nan_streak >= MAX_NAN_STREAK {
                 return Err(Error::InvalidConfig {

@@ -1,0 +1,107 @@
+//! `mlx-grpo init-model`: a new, randomly initialised Qwen2-architecture
+//! model with a byte-level BPE tokenizer trained on a data set, in Hugging
+//! Face layout (Python mlx-lm and transformers load it too).
+//!
+//! This is how the embedded tiny model starts (`scripts/make-fixture`); it is
+//! also a quick way to get a model small enough to try ideas on a CPU.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use grpo_dataset::{load, LoadOptions};
+use grpo_policy::config::TransformerConfig;
+use grpo_policy::models::transformer::Transformer;
+use grpo_policy::tokenizer::{
+    train_bpe, write_tokenizer_dir, TokenizerLayout, CHATML_SPECIAL_TOKENS,
+};
+use serde_json::json;
+
+/// `mlx-grpo init-model`.
+#[derive(Debug, Clone, Args)]
+pub struct InitModelArgs {
+    /// JSONL data (the guide's format) whose prompts and answers train the tokenizer.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Directory to create.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Vocabulary size, special tokens included.
+    #[arg(long, default_value_t = 2048)]
+    pub vocab_size: usize,
+    /// Width of the residual stream.
+    #[arg(long, default_value_t = 256)]
+    pub hidden_size: i32,
+    /// Decoder blocks.
+    #[arg(long, default_value_t = 4)]
+    pub num_layers: i32,
+    /// Query heads.
+    #[arg(long, default_value_t = 4)]
+    pub num_heads: i32,
+    /// Key/value heads.
+    #[arg(long, default_value_t = 2)]
+    pub num_kv_heads: i32,
+    /// Width of the MLP.
+    #[arg(long, default_value_t = 768)]
+    pub intermediate_size: i32,
+    /// Seed of the weights.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Trains the tokenizer, writes the tokenizer files, `config.json`,
+/// `generation_config.json` and random weights.
+pub fn run(args: InitModelArgs) -> Result<ExitCode> {
+    let loaded =
+        load(&args.data, &LoadOptions::default()).context("loading the tokenizer corpus")?;
+    let texts: Vec<String> = loaded
+        .examples
+        .iter()
+        .flat_map(|e| [e.prompt.clone(), e.answer.clone()])
+        .collect();
+    let tokenizer = train_bpe(texts.into_iter(), args.vocab_size, &CHATML_SPECIAL_TOKENS)?;
+    write_tokenizer_dir(&tokenizer, &args.out, &TokenizerLayout::default())?;
+    let vocab = tokenizer.get_vocab_size(true);
+    let id = |t: &str| {
+        tokenizer
+            .token_to_id(t)
+            .expect("the ChatML special tokens were added")
+    };
+    let (eos, pad) = (id("<|im_end|>"), id("<|endoftext|>"));
+
+    let config = json!({
+        "architectures": ["Qwen2ForCausalLM"],
+        "model_type": "qwen2",
+        "hidden_size": args.hidden_size,
+        "num_hidden_layers": args.num_layers,
+        "num_attention_heads": args.num_heads,
+        "num_key_value_heads": args.num_kv_heads,
+        "intermediate_size": args.intermediate_size,
+        "vocab_size": vocab,
+        "max_position_embeddings": 4096,
+        "rms_norm_eps": 1e-6,
+        "rope_theta": 10000.0,
+        "tie_word_embeddings": true,
+        "hidden_act": "silu",
+        "torch_dtype": "float32",
+        "bos_token_id": null,
+        "eos_token_id": eos,
+        "pad_token_id": pad,
+    });
+    let model = Transformer::random(TransformerConfig::from_json(&config)?, args.seed)?;
+    model.save(&args.out, &config)?;
+    let generation = json!({"eos_token_id": [eos], "pad_token_id": pad});
+    std::fs::write(
+        args.out.join("generation_config.json"),
+        serde_json::to_string_pretty(&generation)? + "\n",
+    )?;
+    let params = grpo_policy::params::count(&model);
+    println!(
+        "Wrote {} ({:.2}M parameters, vocabulary {vocab}, tokenizer trained on {} examples)",
+        args.out.display(),
+        params as f64 / 1e6,
+        loaded.examples.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
