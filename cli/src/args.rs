@@ -27,8 +27,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a model to call tools with GRPO.
+    #[command(allow_negative_numbers = true)]
     Train(Box<TrainArgs>),
     /// Supervised fine-tuning on the answers (a warm start before GRPO).
+    #[command(allow_negative_numbers = true)]
     Sft(Box<TrainArgs>),
     /// Score a model (with or without adapters) on a tool-calling JSONL file.
     Eval(EvalArgs),
