@@ -20,6 +20,24 @@ pub(crate) fn max_weight_assignment(
     if rows == 0 || cols == 0 {
         return vec![None; rows];
     }
+    // One row or one column (most completions): the best single pair.
+    let argmax = |items: &mut dyn Iterator<Item = f64>| {
+        let (mut best, mut at) = (f64::NEG_INFINITY, 0);
+        for (i, w) in items.enumerate() {
+            if w > best {
+                (best, at) = (w, i);
+            }
+        }
+        at
+    };
+    if rows == 1 {
+        return vec![Some(argmax(&mut weights.iter().copied()))];
+    }
+    if cols == 1 {
+        let mut by_row = vec![None; rows];
+        by_row[argmax(&mut weights.iter().copied())] = Some(0);
+        return by_row;
+    }
     if rows <= cols {
         min_cost(rows, cols, |r, c| -weights[r * cols + c])
             .into_iter()
