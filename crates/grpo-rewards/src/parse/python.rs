@@ -14,7 +14,7 @@
 //! fails at once with [`FailKind::TooDeep`] instead of recursing further.
 
 use nom::bytes::complete::take_while;
-use nom::character::complete::{char, multispace0, space0};
+use nom::character::complete::char;
 use nom::error::{ErrorKind, ParseError};
 use nom::{IResult, Parser};
 
@@ -86,15 +86,20 @@ pub(super) fn syntax<T>(at: &str) -> PResult<'_, T> {
 }
 
 /// Whitespace of any kind, newlines included (inside brackets).
+/// (Byte loops rather than nom's `multispace0`: whitespace is skipped
+/// between every two tokens, and this is measurably faster.)
 pub(crate) fn ws(i: &str) -> &str {
-    let r: PResult<'_, &str> = multispace0(i);
-    r.map_or(i, |(rest, _)| rest)
+    let n = i
+        .bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .count();
+    &i[n..]
 }
 
 /// Spaces and tabs only (between calls on one line).
 pub(crate) fn hws(i: &str) -> &str {
-    let r: PResult<'_, &str> = space0(i);
-    r.map_or(i, |(rest, _)| rest)
+    let n = i.bytes().take_while(|b| matches!(b, b' ' | b'\t')).count();
+    &i[n..]
 }
 
 fn is_ident_start(c: char) -> bool {
@@ -108,7 +113,16 @@ pub(super) fn is_ident_char(c: char) -> bool {
 /// An identifier: a keyword argument name or one segment of a call name.
 fn ident(i: &str) -> PResult<'_, &str> {
     match i.chars().next() {
-        Some(c) if is_ident_start(c) => take_while(is_ident_char)(i),
+        Some(c) if is_ident_start(c) => {
+            // ASCII first (nearly every name), then any Unicode remainder.
+            let ascii = i
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            let (rest, more) = take_while(is_ident_char)(&i[ascii..])?;
+            let len = ascii + more.len();
+            Ok((rest, &i[..len]))
+        }
         _ => syntax(i),
     }
 }
