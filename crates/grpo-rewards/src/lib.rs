@@ -25,7 +25,9 @@
 //! - [`RewardSet`]: the rewards named by `--reward-functions` with their
 //!   `--reward-weights`; scores one completion ([`Scores`]) or a batch in
 //!   parallel ([`BatchScores`]). [`Reward`] and [`KNOWN_REWARDS`] list the
-//!   rewards.
+//!   rewards; each is a pure function of an [`Evaluation`] (the completion,
+//!   its parse, its comparison and the reference), which is where new
+//!   rewards plug in.
 //!
 //! # Example: scoring a group of completions
 //!
