@@ -20,6 +20,27 @@ pub(crate) fn max_weight_assignment(
     if rows == 0 || cols == 0 {
         return vec![None; rows];
     }
+    // One row or one column (most completions): the best single pair.
+    let argmax = |items: &mut dyn Iterator<Item = f64>| {
+        let (mut best, mut at) = (f64::NEG_INFINITY, 0);
+        for (i, w) in items.enumerate() {
+            if w > best {
+                (best, at) = (w, i);
+            }
+        }
+        at
+    };
+    if rows == 1 {
+        return vec![Some(argmax(&mut weights.iter().copied()))];
+    }
+    if cols == 1 {
+        let mut by_row = vec![None; rows];
+        by_row[argmax(&mut weights.iter().copied())] = Some(0);
+        return by_row;
+    }
+    if rows <= SMALL && cols <= SMALL {
+        return exhaustive(weights, rows, cols);
+    }
     if rows <= cols {
         min_cost(rows, cols, |r, c| -weights[r * cols + c])
             .into_iter()
@@ -34,6 +55,57 @@ pub(crate) fn max_weight_assignment(
         }
         by_row
     }
+}
+
+/// Sizes up to which trying every pairing is cheaper than the Hungarian
+/// method's bookkeeping (at most 4! = 24 complete pairings, no allocation).
+const SMALL: usize = 4;
+
+/// The best pairing by depth-first search over every injective pairing
+/// (each row takes a free column, or none when rows outnumber columns).
+fn exhaustive(weights: &[f64], rows: usize, cols: usize) -> Vec<Option<usize>> {
+    struct Search<'w> {
+        weights: &'w [f64],
+        rows: usize,
+        cols: usize,
+        current: [Option<usize>; SMALL],
+        best: [Option<usize>; SMALL],
+        best_total: f64,
+    }
+    impl Search<'_> {
+        fn go(&mut self, row: usize, used: u8, total: f64) {
+            if row == self.rows {
+                if total > self.best_total {
+                    self.best_total = total;
+                    self.best = self.current;
+                }
+                return;
+            }
+            for c in 0..self.cols {
+                if used & (1 << c) == 0 {
+                    self.current[row] = Some(c);
+                    let w = self.weights[row * self.cols + c];
+                    self.go(row + 1, used | (1 << c), total + w);
+                }
+            }
+            // Leaving this row unpaired only helps when there are more
+            // rows than columns.
+            if self.rows - row > self.cols - used.count_ones() as usize {
+                self.current[row] = None;
+                self.go(row + 1, used, total);
+            }
+        }
+    }
+    let mut search = Search {
+        weights,
+        rows,
+        cols,
+        current: [None; SMALL],
+        best: [None; SMALL],
+        best_total: f64::NEG_INFINITY,
+    };
+    search.go(0, 0, 0.0);
+    search.best[..rows].to_vec()
 }
 
 /// Minimum-cost assignment of every row to a distinct column, `n <= m`,
@@ -143,6 +215,13 @@ mod tests {
 
     #[test]
     fn beats_greedy() {
+        // Both the exhaustive search (small) and the Hungarian method.
+        let w = [
+            0.9, 0.8, 0.0, 0.0, 0.0, //
+            0.9, 0.1, 0.0, 0.0, 0.0,
+        ];
+        let a = max_weight_assignment(&w, 2, 5);
+        assert_eq!(&a, &[Some(1), Some(0)]);
         // Row 0 prefers column 0 (0.9 vs 0.8), but then row 1 gets 0.1;
         // the optimum pairs 0→1 and 1→0.
         let w = [0.9, 0.8, 0.9, 0.1];
@@ -159,8 +238,8 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             ((seed >> 33) % 5) as f64 / 4.0
         };
-        for rows in 0..5 {
-            for cols in 0..5 {
+        for rows in 0..7 {
+            for cols in 0..7 {
                 for _ in 0..20 {
                     let w: Vec<f64> = (0..rows * cols).map(|_| next()).collect();
                     let a = max_weight_assignment(&w, rows, cols);

@@ -159,6 +159,14 @@ impl fmt::Display for ToolCall {
 /// let v = Value::List(vec![Value::Int(1), Value::from("two"), Value::Null]);
 /// assert_eq!(v.to_string(), r#"[1, "two", None]"#);
 /// assert_eq!(v.kind(), "list");
+///
+/// // Conversions from Rust values, as the builder methods of `ToolCall` use.
+/// assert_eq!(Value::from(true), Value::Bool(true));
+/// assert_eq!(Value::from(5), Value::Int(5));
+/// assert_eq!(Value::from(2.5), Value::Float(2.5));
+/// assert_eq!(Value::from(String::from("x")), Value::Str("x".into()));
+/// assert_eq!(Value::from(vec![Value::Null]), Value::List(vec![Value::Null]));
+/// assert_eq!(Value::from(grpo_rewards::ToolCall::new("g")).kind(), "call");
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {

@@ -117,6 +117,13 @@ pub enum AnswerProblem {
 }
 
 /// `Result` with this crate's [`Error`].
+///
+/// ```
+/// fn reference(answer: &str) -> grpo_rewards::Result<grpo_rewards::Reference> {
+///     grpo_rewards::Reference::from_answer(answer)
+/// }
+/// assert!(reference("f(x=1)").is_ok());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The first `max` characters of `s`, with `…` when cut.

@@ -108,17 +108,6 @@ impl NextMatch {
     }
 }
 
-/// Where the reasoning that opens `text` ends, when the text starts inside
-/// a reasoning block: templates such as Qwen3's put `<think>` in the prompt,
-/// so the completion holds only the closing `</think>`.
-pub(crate) fn leading_reasoning_end(text: &str) -> Option<usize> {
-    let close = text.find(THINK_CLOSE)?;
-    match text[..close].find(THINK_OPEN) {
-        Some(_) => None,
-        None => Some(close + THINK_CLOSE.len()),
-    }
-}
-
 /// The end of a code fence's opening line: after "```" comes an optional
 /// language tag (`json`, `python`, `tool_code`) and the line break. Returns
 /// the offset in `s` (the text after the backticks) where content starts.
@@ -180,13 +169,6 @@ mod tests {
     fn find_marker_skips_lookalikes() {
         assert_eq!(find_marker("a < b [c] `d` <think>"), Some(14));
         assert_eq!(find_marker("no markers [here]"), None);
-    }
-
-    #[test]
-    fn leading_reasoning_needs_a_close_before_any_open() {
-        assert_eq!(leading_reasoning_end("plan</think>f()"), Some(12));
-        assert_eq!(leading_reasoning_end("<think>plan</think>f()"), None);
-        assert_eq!(leading_reasoning_end("f()"), None);
     }
 
     #[test]

@@ -11,252 +11,30 @@
 
 mod envelope;
 mod json;
+mod literal;
 mod python;
-
-use std::fmt;
+mod result;
 
 use crate::call::{ToolCall, Value};
 use envelope::Marker;
 use python::{hws, ws, Fail, FailKind};
 
 pub use python::MAX_DEPTH;
+pub use result::{Format, Formats, ParseError, ParseErrorKind, ParseResult, Reasoning};
 
 /// Longest input [`extract_function_calls`] reads; longer input yields
 /// [`ParseErrorKind::InputTooLong`] and no calls. Completions of a few
 /// hundred tokens are a few kilobytes.
+///
+/// ```
+/// use grpo_rewards::{extract_function_calls, ParseErrorKind, MAX_INPUT_BYTES};
+///
+/// let huge = "f()\n".repeat(MAX_INPUT_BYTES / 4 + 1);
+/// let parsed = extract_function_calls(&huge);
+/// assert!(parsed.calls.is_empty());
+/// assert!(matches!(parsed.errors[0].kind, ParseErrorKind::InputTooLong { .. }));
+/// ```
 pub const MAX_INPUT_BYTES: usize = 512 * 1024;
-
-/// A syntax family in which calls were written or wrapped.
-///
-/// ```
-/// use grpo_rewards::Format;
-///
-/// assert_eq!(Format::Hermes.to_string(), "hermes");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Format {
-    /// Python call syntax: `get_weather(city="Paris")`.
-    Python,
-    /// A JSON object: `{"name": "get_weather", "arguments": {…}}`.
-    Json,
-    /// Hermes/Qwen `<tool_call>…</tool_call>`.
-    Hermes,
-    /// Mistral `[TOOL_CALLS]`.
-    Mistral,
-    /// Llama `<|python_tag|>`.
-    Llama,
-    /// Glaive `<functioncall>`.
-    Glaive,
-    /// A markdown code fence.
-    CodeFence,
-}
-
-impl Format {
-    /// Every format, in declaration order.
-    ///
-    /// ```
-    /// assert_eq!(grpo_rewards::Format::ALL.len(), 7);
-    /// ```
-    pub const ALL: [Format; 7] = [
-        Format::Python,
-        Format::Json,
-        Format::Hermes,
-        Format::Mistral,
-        Format::Llama,
-        Format::Glaive,
-        Format::CodeFence,
-    ];
-
-    /// A short lowercase name.
-    ///
-    /// ```
-    /// assert_eq!(grpo_rewards::Format::CodeFence.name(), "code_fence");
-    /// ```
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Python => "python",
-            Format::Json => "json",
-            Format::Hermes => "hermes",
-            Format::Mistral => "mistral",
-            Format::Llama => "llama",
-            Format::Glaive => "glaive",
-            Format::CodeFence => "code_fence",
-        }
-    }
-
-    fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A set of [`Format`]s (a bit set; copying it is free).
-///
-/// ```
-/// use grpo_rewards::{extract_function_calls, Format};
-///
-/// let parsed = extract_function_calls("<tool_call>{\"name\": \"f\"}</tool_call>");
-/// assert!(parsed.formats.contains(Format::Hermes));
-/// assert!(parsed.formats.contains(Format::Json));
-/// assert_eq!(parsed.formats.iter().count(), 2);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct Formats(u8);
-
-impl Formats {
-    /// Whether `format` is in the set.
-    ///
-    /// ```
-    /// let set = grpo_rewards::Formats::default();
-    /// assert!(!set.contains(grpo_rewards::Format::Json));
-    /// ```
-    pub fn contains(self, format: Format) -> bool {
-        self.0 & format.bit() != 0
-    }
-
-    /// Adds `format` to the set.
-    ///
-    /// ```
-    /// use grpo_rewards::{Format, Formats};
-    ///
-    /// let mut set = Formats::default();
-    /// set.insert(Format::Llama);
-    /// assert!(set.contains(Format::Llama));
-    /// ```
-    pub fn insert(&mut self, format: Format) {
-        self.0 |= format.bit();
-    }
-
-    /// Whether the set is empty.
-    ///
-    /// ```
-    /// assert!(grpo_rewards::Formats::default().is_empty());
-    /// ```
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The formats in the set, in [`Format::ALL`] order.
-    ///
-    /// ```
-    /// use grpo_rewards::{Format, Formats};
-    ///
-    /// let mut set = Formats::default();
-    /// set.insert(Format::Json);
-    /// set.insert(Format::Python);
-    /// assert_eq!(set.iter().collect::<Vec<_>>(), [Format::Python, Format::Json]);
-    /// ```
-    pub fn iter(self) -> impl Iterator<Item = Format> {
-        Format::ALL.into_iter().filter(move |f| self.contains(*f))
-    }
-}
-
-/// Whether, and how, the output held a `<think>` reasoning block.
-///
-/// ```
-/// use grpo_rewards::{extract_function_calls, Reasoning};
-///
-/// let parsed = extract_function_calls("<think>the user wants…");
-/// assert_eq!(parsed.reasoning, Reasoning::Unclosed);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub enum Reasoning {
-    /// No reasoning block.
-    #[default]
-    None,
-    /// Reasoning closed by `</think>`.
-    Closed,
-    /// `<think>` never closed: the rest of the text is reasoning.
-    Unclosed,
-}
-
-/// Something that looked like a call but could not be read.
-///
-/// ```
-/// use grpo_rewards::{extract_function_calls, ParseErrorKind};
-///
-/// let parsed = extract_function_calls("get_weather(city=\"Par");
-/// assert_eq!(parsed.errors[0].kind, ParseErrorKind::Truncated);
-/// assert_eq!(parsed.errors[0].to_string(), "at byte 0: the text ends inside a call");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("at byte {offset}: {kind}")]
-pub struct ParseError {
-    /// Byte offset in the text where the problem starts.
-    pub offset: usize,
-    /// What is wrong.
-    pub kind: ParseErrorKind,
-}
-
-/// What is wrong at a [`ParseError`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ParseErrorKind {
-    /// The text is longer than [`MAX_INPUT_BYTES`]; nothing was read.
-    #[error("input is {len} bytes, more than the {max} allowed")]
-    InputTooLong {
-        /// Length of the text.
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// Brackets or calls nest deeper than [`MAX_DEPTH`].
-    #[error("nesting deeper than {max} levels")]
-    TooDeep {
-        /// The limit.
-        max: u32,
-    },
-    /// The text ends inside a call (generation stopped mid-call).
-    #[error("the text ends inside a call")]
-    Truncated,
-    /// An envelope was opened but not closed.
-    #[error("`{open}` is never closed by `{close}`")]
-    Unclosed {
-        /// The opening marker.
-        open: &'static str,
-        /// The closing marker that is missing.
-        close: &'static str,
-    },
-    /// An envelope holds something other than calls.
-    #[error("the {format} envelope does not hold a tool call")]
-    NotACall {
-        /// The envelope's format.
-        format: Format,
-    },
-}
-
-/// What [`extract_function_calls`] found.
-///
-/// ```
-/// use grpo_rewards::extract_function_calls;
-///
-/// let parsed = extract_function_calls("Let me check.\nget_weather(city=\"Paris\")");
-/// assert_eq!(parsed.calls.len(), 1);
-/// assert!(!parsed.clean, "the prose line makes the output unclean");
-/// assert!(!parsed.truncated);
-/// ```
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ParseResult {
-    /// The calls, in the order they appear.
-    pub calls: Vec<ToolCall>,
-    /// Formats and envelopes the calls were written in.
-    pub formats: Formats,
-    /// Whether the text holds nothing but calls, their envelopes,
-    /// reasoning, whitespace and end-of-turn tokens, with no errors.
-    pub clean: bool,
-    /// Whether the text ends inside a call or an unclosed `<tool_call>`.
-    pub truncated: bool,
-    /// The reasoning block, if any.
-    pub reasoning: Reasoning,
-    /// Things that looked like calls but could not be read.
-    pub errors: Vec<ParseError>,
-}
 
 /// Finds every tool call in `text`, in any supported format; never panics
 /// and never evaluates code.
@@ -291,6 +69,7 @@ pub fn extract_function_calls(text: &str) -> ParseResult {
         },
         next_line: envelope::NextMatch::new("\n"),
         next_tool_call_close: envelope::NextMatch::new(envelope::TOOL_CALL_CLOSE),
+        in_fence: false,
     };
     if text.len() > MAX_INPUT_BYTES {
         scanner.error(
@@ -302,12 +81,7 @@ pub fn extract_function_calls(text: &str) -> ParseResult {
         );
         return scanner.out;
     }
-    let mut start = 0;
-    if let Some(end) = envelope::leading_reasoning_end(text) {
-        scanner.out.reasoning = Reasoning::Closed;
-        start = end;
-    }
-    scanner.scan(start, text.len());
+    scanner.scan(0, text.len());
     scanner.out
 }
 
@@ -318,6 +92,8 @@ struct Scanner<'a> {
     out: ParseResult,
     next_line: envelope::NextMatch,
     next_tool_call_close: envelope::NextMatch,
+    /// Whether the scan is inside a code fence.
+    in_fence: bool,
 }
 
 /// Where an item parse failed, and whether that is the end of the text.
@@ -498,6 +274,18 @@ impl<'a> Scanner<'a> {
                     end
                 }
             },
+            Marker::ThinkClose if self.out.reasoning == Reasoning::None && !self.in_fence => {
+                // A close with no open: the template opened the block in the
+                // prompt (Qwen3, DeepSeek-R1), so everything so far was
+                // reasoning. A `</think>` inside a call's string is read as
+                // part of the call and never gets here.
+                self.out = ParseResult {
+                    clean: true,
+                    reasoning: Reasoning::Closed,
+                    ..ParseResult::default()
+                };
+                after
+            }
             Marker::ThinkClose | Marker::ToolCallClose => {
                 self.out.clean = false;
                 after
@@ -608,7 +396,9 @@ impl<'a> Scanner<'a> {
         let start = after + skip;
         match envelope::fence_close(self.text, start, end, skip == 0) {
             Some(close) => {
+                self.in_fence = true;
                 self.scan(start, close);
+                self.in_fence = false;
                 close + envelope::FENCE.len()
             }
             None => {
@@ -619,7 +409,9 @@ impl<'a> Scanner<'a> {
                         close: envelope::FENCE,
                     },
                 );
+                self.in_fence = true;
                 self.scan(start, end);
+                self.in_fence = false;
                 end
             }
         }

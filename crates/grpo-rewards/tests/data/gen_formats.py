@@ -80,10 +80,15 @@ rows = [
     ("fence: no language tag", "```\nf(a=1)\n```", ["f(a=1)"], True, False, ["python", "code_fence"]),
     ("fence: inline", "```f(a=1)```", ["f(a=1)"], True, False, ["python", "code_fence"]),
     ("fence: prose around", "Here you go:\n```python\nf(a=1)\n```\nDone.", ["f(a=1)"], False, False, ["python", "code_fence"]),
+    ("fence: backticks inside a string", '```python\nf(s="```")\n```', ['f(s="```")'], True, False,
+     ["python", "code_fence"]),
     ("fence: unclosed", "```python\nf(a=1)\n", ["f(a=1)"], False, False, ["python", "code_fence"]),
     # Reasoning and end-of-turn tokens.
     ("think: calls inside are reasoning", "<think>maybe f(a=2)\nf(a=3)</think>\nf(a=1)", ["f(a=1)"], True, False, ["python"]),
     ("think: leading close only", "I should call f.\nf(a=2)</think>\nf(a=1)", ["f(a=1)"], True, False, ["python"]),
+    ("think: close tag inside a string", 'f(s="</think>")', ['f(s="</think>")'], True, False, ["python"]),
+    ("think: leading close, then a string holding one", '</think><|python_tag|>f("</think>")',
+     ['f("</think>")'], True, False, ["python", "llama"]),
     ("think: unclosed", "<think>f(a=1)\nstill thinking", [], True, False, []),
     ("end tokens are ignored", "f(a=1)<|eot_id|>", ["f(a=1)"], True, False, ["python"]),
     # Edge cases.

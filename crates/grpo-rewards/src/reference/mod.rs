@@ -8,10 +8,17 @@
 
 use std::fmt;
 
+mod possible;
+mod tools;
+
 use crate::call::{ToolCall, Value};
 use crate::compare::{values_match, CompareOptions, Comparison};
 use crate::error::{shorten, AnswerProblem, Error, Result};
 use crate::parse::extract_function_calls;
+use possible::possible_answers;
+use tools::parse_tool;
+
+pub(crate) use tools::Tool;
 
 /// Where an argument sits in a call: its name, or its position when no
 /// schema names it. Displays as the name, or `#0`, `#1`, ….
@@ -83,23 +90,6 @@ pub struct ExpectedCall {
     pub name: String,
     /// The parameters, in the order written.
     pub params: Vec<ExpectedParam>,
-}
-
-/// What a tool schema says about one function.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Tool {
-    pub(crate) name: String,
-    /// Parameter names in declaration order, with their defaults.
-    pub(crate) params: Vec<(String, Option<Value>)>,
-}
-
-impl Tool {
-    pub(crate) fn default_of(&self, name: &str) -> Option<&Value> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, d)| d.as_ref())
-    }
 }
 
 /// The expected answer of one example: the expected calls (none when no
@@ -334,101 +324,9 @@ impl Reference {
     }
 }
 
-/// Reads a BFCL possible answer (see [`Reference::with_possible_answers`]).
-fn possible_answers(v: &serde_json::Value) -> Result<Vec<ExpectedCall>> {
-    use serde_json::Value as J;
-    let invalid = |path: String, expected, got: &J| Error::InvalidPossibleAnswer {
-        path,
-        expected,
-        got: shorten(&got.to_string(), 60),
-    };
-    // (path for messages, function name, parameters)
-    let entries: Vec<(String, &String, &J)> = match v {
-        J::Array(items) => {
-            let mut entries = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                let J::Object(map) = item else {
-                    return Err(invalid(format!("[{i}]"), "an object {function: {…}}", item));
-                };
-                entries.extend(map.iter().map(|(k, v)| (format!("[{i}].{k}"), k, v)));
-            }
-            entries
-        }
-        J::Object(map) => map.iter().map(|(k, v)| (k.clone(), k, v)).collect(),
-        other => return Err(invalid(String::new(), "a list of calls", other)),
-    };
-    let mut calls = Vec::with_capacity(entries.len());
-    for (path, name, params) in entries {
-        let J::Object(params) = params else {
-            return Err(invalid(path, "an object of parameters", params));
-        };
-        let mut call = ExpectedCall {
-            name: name.clone(),
-            params: Vec::with_capacity(params.len()),
-        };
-        for (key, allowed) in params {
-            let (allowed, optional) = match allowed {
-                J::Array(values) if values.is_empty() => {
-                    let path = format!("{path}.{key}");
-                    return Err(invalid(path, "a non-empty list of allowed values", allowed));
-                }
-                J::Array(values) => (
-                    values.iter().map(Value::from).collect(),
-                    values.iter().any(|v| v.as_str() == Some("")),
-                ),
-                single => (vec![Value::from(single)], false),
-            };
-            call.params.push(ExpectedParam {
-                key: ParamKey::Name(key.clone()),
-                allowed,
-                optional,
-            });
-        }
-        calls.push(call);
-    }
-    Ok(calls)
-}
-
-/// Reads one tool schema (see [`Reference::with_tools`]).
-fn parse_tool(index: usize, tool: &serde_json::Value) -> Result<Tool> {
-    use serde_json::Value as J;
-    let invalid = |field, expected| Error::InvalidTool {
-        index,
-        field,
-        expected,
-    };
-    let mut object = tool.as_object().ok_or(invalid("tool", "a JSON object"))?;
-    if let Some(J::Object(inner)) = object.get("function") {
-        object = inner;
-    }
-    let name = match object.get("name") {
-        Some(J::String(name)) => name.clone(),
-        _ => return Err(invalid("name", "a string")),
-    };
-    let properties = match object.get("parameters") {
-        None | Some(J::Null) => None,
-        Some(J::Object(p)) => match p.get("properties") {
-            Some(J::Object(props)) => Some(props),
-            Some(_) => return Err(invalid("parameters.properties", "a JSON object")),
-            // JSON Schema without properties, or the guide's form where
-            // parameters map straight to their descriptions.
-            None if p.get("type").is_some_and(|t| t == "object") => None,
-            None => Some(p),
-        },
-        Some(_) => return Err(invalid("parameters", "a JSON object")),
-    };
-    let params = properties
-        .into_iter()
-        .flatten()
-        .map(|(name, schema)| (name.clone(), schema.get("default").map(Value::from)))
-        .collect();
-    Ok(Tool { name, params })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn answers() {
@@ -455,95 +353,5 @@ mod tests {
                 ..
             }
         ));
-    }
-
-    #[test]
-    fn possible_answers_forms() {
-        let r = Reference::default()
-            .with_possible_answers(&json!([
-                {"f": {"a": [1, 2], "b": ["", "x"], "c": "only"}},
-                {"g": {}}
-            ]))
-            .unwrap();
-        assert_eq!(r.calls.len(), 2);
-        let a = &r.calls[0].params[0];
-        assert_eq!(a.allowed, [Value::Int(1), Value::Int(2)]);
-        assert!(!a.optional);
-        assert!(r.calls[0].params[1].optional);
-        assert_eq!(r.calls[0].params[2].allowed, [Value::from("only")]);
-        assert_eq!(r.calls[1].name, "g");
-        assert!(!Reference::default()
-            .with_possible_answers(&json!([]))
-            .unwrap()
-            .expects_call());
-        let r = Reference::default()
-            .with_possible_answers(&json!({"h": {"x": [true]}}))
-            .unwrap();
-        assert_eq!(r.calls[0].name, "h");
-    }
-
-    #[test]
-    fn possible_answer_errors_name_the_path() {
-        let cases = [
-            (
-                json!(5),
-                "possible answer at : expected a list of calls, got 5",
-            ),
-            (
-                json!([{"f": {"a": []}}]),
-                "possible answer at [0].f.a: expected a non-empty list of allowed values, got []",
-            ),
-            (
-                json!([{"f": 3}]),
-                "possible answer at [0].f: expected an object of parameters, got 3",
-            ),
-            (
-                json!(["f"]),
-                "possible answer at [0]: expected an object {function: {…}}, got \"f\"",
-            ),
-        ];
-        for (v, message) in cases {
-            let err = Reference::default().with_possible_answers(&v).unwrap_err();
-            assert_eq!(err.to_string(), message);
-        }
-    }
-
-    #[test]
-    fn tools_name_positions_and_mark_defaults_optional() {
-        let tools = [
-            json!({"type": "function", "function": {"name": "f", "parameters": {
-                "type": "object",
-                "properties": {"b": {"type": "integer"}, "a": {"type": "string", "default": "x"}}
-            }}}),
-            json!({"name": "calculate_factorial", "parameters": {"n": {"type": "int"}}}),
-            json!({"name": "noargs", "parameters": {"type": "object"}}),
-        ];
-        let r = Reference::from_answer("f(1, 'x')\ncalculate_factorial(5)")
-            .unwrap()
-            .with_tools(&tools)
-            .unwrap();
-        let f = &r.calls[0];
-        assert_eq!(f.params[0].key, ParamKey::Name("b".into()));
-        assert_eq!(f.params[1].key, ParamKey::Name("a".into()));
-        assert!(!f.params[0].optional);
-        assert!(f.params[1].optional, "'x' is the default of a");
-        assert_eq!(r.calls[1].params[0].key, ParamKey::Name("n".into()));
-        assert_eq!(r.tool("noargs").map(|t| t.params.len()), Some(0));
-    }
-
-    #[test]
-    fn tool_errors() {
-        let cases = [
-            (json!(3), "tool 0: `tool` must be a JSON object"),
-            (json!({"parameters": {}}), "tool 0: `name` must be a string"),
-            (
-                json!({"name": "f", "parameters": []}),
-                "tool 0: `parameters` must be a JSON object",
-            ),
-        ];
-        for (tool, message) in cases {
-            let err = Reference::default().with_tools(&[tool]).unwrap_err();
-            assert_eq!(err.to_string(), message);
-        }
     }
 }

@@ -19,67 +19,16 @@
 //! - No call expected: exact, function and params are 1 iff nothing was
 //!   called.
 
+mod params;
+mod values;
+
 use crate::assign::max_weight_assignment;
-use crate::call::{ToolCall, Value};
-use crate::reference::{ExpectedCall, ExpectedParam, ParamKey, Reference, Tool};
+use crate::call::ToolCall;
+use crate::reference::{ExpectedCall, ParamKey, Reference};
+use params::param_credit;
 
-/// How numbers compare.
-///
-/// ```
-/// use grpo_rewards::{compare_with, CompareOptions, NumberMode, ToolCall};
-///
-/// let predicted = [ToolCall::new("f").arg("n", 5.0)];
-/// let expected = [ToolCall::new("f").arg("n", 5)];
-/// let strict = CompareOptions { numbers: NumberMode::Strict, ..CompareOptions::default() };
-/// assert_eq!(compare_with(&predicted, &expected, &CompareOptions::default()).exact_match, 1.0);
-/// assert_eq!(compare_with(&predicted, &expected, &strict).exact_match, 0.0);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum NumberMode {
-    /// An int equals a float of the same value: `5 == 5.0`.
-    #[default]
-    Lenient,
-    /// Ints and floats never compare equal.
-    Strict,
-}
-
-/// How strings compare.
-///
-/// ```
-/// use grpo_rewards::{compare_with, CompareOptions, StringMode, ToolCall};
-///
-/// let predicted = [ToolCall::new("f").arg("city", "new york")];
-/// let expected = [ToolCall::new("f").arg("city", "New-York")];
-/// let normalized = CompareOptions { strings: StringMode::Normalized, ..CompareOptions::default() };
-/// assert_eq!(compare_with(&predicted, &expected, &CompareOptions::default()).exact_match, 0.0);
-/// assert_eq!(compare_with(&predicted, &expected, &normalized).exact_match, 1.0);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StringMode {
-    /// Strings must be identical.
-    #[default]
-    Exact,
-    /// Case, whitespace and ASCII punctuation are ignored, as the Berkeley
-    /// Function Calling Leaderboard's checker does.
-    Normalized,
-}
-
-/// Options for comparing values.
-///
-/// ```
-/// use grpo_rewards::{CompareOptions, NumberMode, StringMode};
-///
-/// let options = CompareOptions::default();
-/// assert_eq!(options.numbers, NumberMode::Lenient);
-/// assert_eq!(options.strings, StringMode::Exact);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CompareOptions {
-    /// How ints and floats compare.
-    pub numbers: NumberMode,
-    /// How strings compare.
-    pub strings: StringMode,
-}
+pub(crate) use values::values_match;
+pub use values::{CompareOptions, NumberMode, StringMode};
 
 /// The verdict on one parameter of a paired call.
 ///
@@ -244,23 +193,6 @@ pub fn compare_with(
     compare(predicted, &Reference::from_calls(expected), options, true)
 }
 
-/// Parameter credit of one predicted call against one expected call.
-#[derive(Debug, Clone, Copy, Default)]
-struct Credit {
-    correct: u32,
-    counted: u32,
-}
-
-impl Credit {
-    fn score(self) -> f64 {
-        if self.counted == 0 {
-            1.0
-        } else {
-            f64::from(self.correct) / f64::from(self.counted)
-        }
-    }
-}
-
 /// A tie-break that prefers pairing calls with the same name even when
 /// their parameters earn nothing, small enough never to outweigh credit.
 const SAME_NAME_BONUS: f64 = 1e-9;
@@ -367,237 +299,9 @@ fn name_overlap(predicted: &[ToolCall], expected: &[ExpectedCall]) -> usize {
     overlap
 }
 
-/// A predicted argument's key, borrowed: positional arguments take their
-/// schema name when the schema has one.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Key<'a> {
-    Name(&'a str),
-    Position(usize),
-}
-
-impl<'a> Key<'a> {
-    fn of(key: &'a ParamKey) -> Self {
-        match key {
-            ParamKey::Name(n) => Key::Name(n),
-            ParamKey::Position(i) => Key::Position(*i),
-        }
-    }
-
-    fn owned(self) -> ParamKey {
-        match self {
-            Key::Name(n) => ParamKey::Name(n.to_owned()),
-            Key::Position(i) => ParamKey::Position(i),
-        }
-    }
-}
-
-/// The predicted call's arguments with their keys, in order.
-fn predicted_args<'a>(
-    call: &'a ToolCall,
-    tool: Option<&'a Tool>,
-) -> impl Iterator<Item = (Key<'a>, &'a Value)> + Clone {
-    let positional = call.positional.iter().enumerate().map(move |(i, v)| {
-        let named = tool.and_then(|t| t.params.get(i)).map(|(n, _)| n.as_str());
-        (named.map_or(Key::Position(i), Key::Name), v)
-    });
-    let keyword = call.args.iter().map(|(k, v)| (Key::Name(k.as_str()), v));
-    positional.chain(keyword)
-}
-
-/// Scores the parameters of `p` against `e`, writing verdicts to `checks`
-/// when given.
-fn param_credit(
-    p: &ToolCall,
-    e: &ExpectedCall,
-    tool: Option<&Tool>,
-    options: &CompareOptions,
-    mut checks: Option<&mut Vec<ParamCheck>>,
-) -> Credit {
-    let args = predicted_args(p, tool);
-    let default_of = |key: Key<'_>| match key {
-        Key::Name(n) => tool.and_then(|t| t.default_of(n)),
-        Key::Position(_) => None,
-    };
-    let mut credit = Credit::default();
-    let mut record = |key: Key<'_>, verdict: Verdict, credit: &mut Credit| {
-        match verdict {
-            Verdict::Correct => {
-                credit.correct += 1;
-                credit.counted += 1;
-            }
-            Verdict::Omitted => {}
-            _ => credit.counted += 1,
-        }
-        if let Some(checks) = checks.as_deref_mut() {
-            checks.push(ParamCheck {
-                key: key.owned(),
-                verdict,
-            });
-        }
-    };
-    for param in &e.params {
-        let key = Key::of(&param.key);
-        let given = args.clone().find(|(k, _)| *k == key).map(|(_, v)| v);
-        let verdict = match given {
-            Some(v) if param.allowed.iter().any(|a| values_match(v, a, options)) => {
-                Verdict::Correct
-            }
-            Some(v) if param.optional && is_default(v, default_of(key), options) => {
-                Verdict::Omitted
-            }
-            Some(v) => mismatch(v, param, options),
-            None if param.optional => Verdict::Omitted,
-            None => Verdict::Missing,
-        };
-        record(key, verdict, &mut credit);
-    }
-    for (index, (key, v)) in args.clone().enumerate() {
-        let repeated = args.clone().take(index).any(|(k, _)| k == key);
-        let expected = e.params.iter().any(|param| Key::of(&param.key) == key);
-        if repeated || !expected {
-            let verdict = if !repeated && is_default(v, default_of(key), options) {
-                Verdict::Omitted
-            } else {
-                Verdict::Unexpected
-            };
-            record(key, verdict, &mut credit);
-        }
-    }
-    credit
-}
-
-fn is_default(v: &Value, default: Option<&Value>, options: &CompareOptions) -> bool {
-    default.is_some_and(|d| values_match(v, d, options))
-}
-
-/// Wrong type when no allowed value has the given value's type (ints and
-/// floats count as one type in lenient mode), else wrong value.
-fn mismatch(v: &Value, param: &ExpectedParam, options: &CompareOptions) -> Verdict {
-    let kind = |x: &Value| match (x, options.numbers) {
-        (Value::Int(_), NumberMode::Lenient) => "float",
-        (other, _) => other.kind(),
-    };
-    if param.allowed.iter().any(|a| kind(a) == kind(v)) {
-        Verdict::WrongValue
-    } else {
-        Verdict::WrongType {
-            expected: param.allowed.first().map_or("nothing", Value::kind),
-            got: v.kind(),
-        }
-    }
-}
-
-/// Whether two values are equal under `options`: typed (`"5" != 5`),
-/// lists in order, dicts key by key in any order, calls by name and
-/// arguments.
-pub(crate) fn values_match(a: &Value, b: &Value, options: &CompareOptions) -> bool {
-    match (a, b) {
-        (Value::Null, Value::Null) => true,
-        (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Int(x), Value::Int(y)) => x == y,
-        (Value::Float(x), Value::Float(y)) => x == y,
-        (Value::Int(i), Value::Float(x)) | (Value::Float(x), Value::Int(i)) => {
-            options.numbers == NumberMode::Lenient && int_equals_float(*i, *x)
-        }
-        (Value::Str(x), Value::Str(y)) => match options.strings {
-            StringMode::Exact => x == y,
-            StringMode::Normalized => normalized(x).eq(normalized(y)),
-        },
-        (Value::List(x), Value::List(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_match(a, b, options))
-        }
-        (Value::Dict(x), Value::Dict(y)) => entries_match(x, y, options),
-        (Value::Call(x), Value::Call(y)) => {
-            x.name == y.name
-                && x.positional.len() == y.positional.len()
-                && x.positional
-                    .iter()
-                    .zip(&y.positional)
-                    .all(|(a, b)| values_match(a, b, options))
-                && entries_match(&x.args, &y.args, options)
-        }
-        _ => false,
-    }
-}
-
-/// Exact equality of an int and a float, without rounding the int.
-fn int_equals_float(i: i64, x: f64) -> bool {
-    // Every f64 in [-2^63, 2^63) with no fraction converts to i64 exactly.
-    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    x.fract() == 0.0 && (-LIMIT..LIMIT).contains(&x) && x as i64 == i
-}
-
-/// Same keys (in any order) with matching values.
-fn entries_match(x: &[(String, Value)], y: &[(String, Value)], options: &CompareOptions) -> bool {
-    x.len() == y.len()
-        && x.iter().all(|(k, a)| {
-            y.iter()
-                .find(|(k2, _)| k2 == k)
-                .is_some_and(|(_, b)| values_match(a, b, options))
-        })
-}
-
-/// The characters that normalized string comparison looks at.
-fn normalized(s: &str) -> impl Iterator<Item = char> + '_ {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation())
-        .flat_map(char::to_lowercase)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn opts() -> CompareOptions {
-        CompareOptions::default()
-    }
-
-    #[test]
-    fn typed_value_equality() {
-        let o = opts();
-        assert!(values_match(&Value::Int(5), &Value::Float(5.0), &o));
-        assert!(!values_match(&Value::Int(5), &Value::Float(5.5), &o));
-        assert!(!values_match(&Value::from("5"), &Value::Int(5), &o));
-        assert!(!values_match(&Value::Bool(true), &Value::Int(1), &o));
-        assert!(!values_match(&Value::Null, &Value::from(""), &o));
-        assert!(!values_match(
-            &Value::Int(i64::MAX),
-            &Value::Float(9.223_372_036_854_776e18),
-            &o
-        ));
-        let l12 = Value::List(vec![Value::Int(1), Value::Int(2)]);
-        let l21 = Value::List(vec![Value::Int(2), Value::Int(1)]);
-        assert!(!values_match(&l12, &l21, &o), "lists are ordered");
-        let d1 = Value::Dict(vec![
-            ("a".into(), Value::Int(1)),
-            ("b".into(), Value::Int(2)),
-        ]);
-        let d2 = Value::Dict(vec![
-            ("b".into(), Value::Float(2.0)),
-            ("a".into(), Value::Int(1)),
-        ]);
-        let d3 = Value::Dict(vec![("a".into(), Value::Int(1))]);
-        assert!(values_match(&d1, &d2, &o), "dicts compare key by key");
-        assert!(!values_match(&d1, &d3, &o));
-        let c1 = Value::from(ToolCall::new("g").arg("x", 1).arg("y", 2));
-        let c2 = Value::from(ToolCall::new("g").arg("y", 2).arg("x", 1.0));
-        assert!(values_match(&c1, &c2, &o));
-    }
-
-    #[test]
-    fn normalized_strings() {
-        let o = CompareOptions {
-            strings: StringMode::Normalized,
-            ..opts()
-        };
-        assert!(values_match(
-            &Value::from("San Francisco, CA"),
-            &Value::from("san francisco ca"),
-            &o
-        ));
-        assert!(values_match(&Value::from("ÉTÉ"), &Value::from("été"), &o));
-        assert!(!values_match(&Value::from("abc"), &Value::from("abd"), &o));
-    }
 
     #[test]
     fn greedy_would_fail_this() {

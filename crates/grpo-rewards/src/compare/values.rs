@@ -1,0 +1,175 @@
+//! Typed equality of values, and the options that tune it.
+
+use crate::call::Value;
+
+/// How numbers compare.
+///
+/// ```
+/// use grpo_rewards::{compare_with, CompareOptions, NumberMode, ToolCall};
+///
+/// let predicted = [ToolCall::new("f").arg("n", 5.0)];
+/// let expected = [ToolCall::new("f").arg("n", 5)];
+/// let strict = CompareOptions { numbers: NumberMode::Strict, ..CompareOptions::default() };
+/// assert_eq!(compare_with(&predicted, &expected, &CompareOptions::default()).exact_match, 1.0);
+/// assert_eq!(compare_with(&predicted, &expected, &strict).exact_match, 0.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NumberMode {
+    /// An int equals a float of the same value: `5 == 5.0`.
+    #[default]
+    Lenient,
+    /// Ints and floats never compare equal.
+    Strict,
+}
+
+/// How strings compare.
+///
+/// ```
+/// use grpo_rewards::{compare_with, CompareOptions, StringMode, ToolCall};
+///
+/// let predicted = [ToolCall::new("f").arg("city", "new york")];
+/// let expected = [ToolCall::new("f").arg("city", "New-York")];
+/// let normalized = CompareOptions { strings: StringMode::Normalized, ..CompareOptions::default() };
+/// assert_eq!(compare_with(&predicted, &expected, &CompareOptions::default()).exact_match, 0.0);
+/// assert_eq!(compare_with(&predicted, &expected, &normalized).exact_match, 1.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StringMode {
+    /// Strings must be identical.
+    #[default]
+    Exact,
+    /// Case, whitespace and ASCII punctuation are ignored, as the Berkeley
+    /// Function Calling Leaderboard's checker does.
+    Normalized,
+}
+
+/// Options for comparing values.
+///
+/// ```
+/// use grpo_rewards::{CompareOptions, NumberMode, StringMode};
+///
+/// let options = CompareOptions::default();
+/// assert_eq!(options.numbers, NumberMode::Lenient);
+/// assert_eq!(options.strings, StringMode::Exact);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompareOptions {
+    /// How ints and floats compare.
+    pub numbers: NumberMode,
+    /// How strings compare.
+    pub strings: StringMode,
+}
+
+/// Whether two values are equal under `options`: typed (`"5" != 5`),
+/// lists in order, dicts key by key in any order, calls by name and
+/// arguments.
+pub(crate) fn values_match(a: &Value, b: &Value, options: &CompareOptions) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Int(i), Value::Float(x)) | (Value::Float(x), Value::Int(i)) => {
+            options.numbers == NumberMode::Lenient && int_equals_float(*i, *x)
+        }
+        (Value::Str(x), Value::Str(y)) => match options.strings {
+            StringMode::Exact => x == y,
+            StringMode::Normalized => normalized(x).eq(normalized(y)),
+        },
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_match(a, b, options))
+        }
+        (Value::Dict(x), Value::Dict(y)) => entries_match(x, y, options),
+        (Value::Call(x), Value::Call(y)) => {
+            x.name == y.name
+                && x.positional.len() == y.positional.len()
+                && x.positional
+                    .iter()
+                    .zip(&y.positional)
+                    .all(|(a, b)| values_match(a, b, options))
+                && entries_match(&x.args, &y.args, options)
+        }
+        _ => false,
+    }
+}
+
+/// Exact equality of an int and a float, without rounding the int.
+fn int_equals_float(i: i64, x: f64) -> bool {
+    // Every f64 in [-2^63, 2^63) with no fraction converts to i64 exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    x.fract() == 0.0 && (-LIMIT..LIMIT).contains(&x) && x as i64 == i
+}
+
+/// Same keys (in any order) with matching values.
+fn entries_match(x: &[(String, Value)], y: &[(String, Value)], options: &CompareOptions) -> bool {
+    x.len() == y.len()
+        && x.iter().all(|(k, a)| {
+            y.iter()
+                .find(|(k2, _)| k2 == k)
+                .is_some_and(|(_, b)| values_match(a, b, options))
+        })
+}
+
+/// The characters that normalized string comparison looks at.
+fn normalized(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation())
+        .flat_map(char::to_lowercase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::ToolCall;
+
+    fn opts() -> CompareOptions {
+        CompareOptions::default()
+    }
+
+    #[test]
+    fn typed_value_equality() {
+        let o = opts();
+        assert!(values_match(&Value::Int(5), &Value::Float(5.0), &o));
+        assert!(!values_match(&Value::Int(5), &Value::Float(5.5), &o));
+        assert!(!values_match(&Value::from("5"), &Value::Int(5), &o));
+        assert!(!values_match(&Value::Bool(true), &Value::Int(1), &o));
+        assert!(!values_match(&Value::Null, &Value::from(""), &o));
+        assert!(!values_match(
+            &Value::Int(i64::MAX),
+            &Value::Float(9.223_372_036_854_776e18),
+            &o
+        ));
+        let l12 = Value::List(vec![Value::Int(1), Value::Int(2)]);
+        let l21 = Value::List(vec![Value::Int(2), Value::Int(1)]);
+        assert!(!values_match(&l12, &l21, &o), "lists are ordered");
+        let d1 = Value::Dict(vec![
+            ("a".into(), Value::Int(1)),
+            ("b".into(), Value::Int(2)),
+        ]);
+        let d2 = Value::Dict(vec![
+            ("b".into(), Value::Float(2.0)),
+            ("a".into(), Value::Int(1)),
+        ]);
+        let d3 = Value::Dict(vec![("a".into(), Value::Int(1))]);
+        assert!(values_match(&d1, &d2, &o), "dicts compare key by key");
+        assert!(!values_match(&d1, &d3, &o));
+        let c1 = Value::from(ToolCall::new("g").arg("x", 1).arg("y", 2));
+        let c2 = Value::from(ToolCall::new("g").arg("y", 2).arg("x", 1.0));
+        assert!(values_match(&c1, &c2, &o));
+    }
+
+    #[test]
+    fn normalized_strings() {
+        let o = CompareOptions {
+            strings: StringMode::Normalized,
+            ..opts()
+        };
+        assert!(values_match(
+            &Value::from("San Francisco, CA"),
+            &Value::from("san francisco ca"),
+            &o
+        ));
+        assert!(values_match(&Value::from("ÉTÉ"), &Value::from("été"), &o));
+        assert!(!values_match(&Value::from("abc"), &Value::from("abd"), &o));
+    }
+}
