@@ -90,3 +90,80 @@ pub fn apply(
         skipped: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::AdamWConfig;
+    use grpo_policy::config::TransformerConfig;
+
+    fn tiny() -> Transformer {
+        let config = serde_json::json!({
+            "model_type": "qwen2", "hidden_size": 32, "num_hidden_layers": 1,
+            "intermediate_size": 64, "num_attention_heads": 2, "num_key_value_heads": 1,
+            "rms_norm_eps": 1e-6, "vocab_size": 16
+        });
+        Transformer::random(TransformerConfig::from_json(&config).unwrap(), 0).unwrap()
+    }
+
+    #[test]
+    fn non_finite_gradients_skip_the_update_and_leave_everything_untouched() {
+        let mut model = tiny();
+        let name = "model.norm.weight".to_string();
+        let before = params::named_parameters(&model)[&name].clone();
+        let mut opt = AdamW::new(AdamWConfig::default());
+        let grads = BTreeMap::from([(name.clone(), Array::from_slice(&[f32::NAN; 32], &[32]))]);
+        let applied = apply(
+            &mut model,
+            &mut opt,
+            &grads,
+            &[Array::from_f32(1.0)],
+            1.0,
+            0.1,
+        )
+        .unwrap();
+        assert!(applied.skipped);
+        assert_eq!(opt.step(), 0);
+        let after = params::named_parameters(&model)[&name].clone();
+        assert_eq!(before.as_slice::<f32>(), after.as_slice::<f32>());
+
+        let grads = BTreeMap::from([(name.clone(), Array::from_slice(&[1.0f32; 32], &[32]))]);
+        let applied = apply(
+            &mut model,
+            &mut opt,
+            &grads,
+            &[Array::from_f32(1.0)],
+            1.0,
+            0.1,
+        )
+        .unwrap();
+        assert!(!applied.skipped);
+        assert_eq!(opt.step(), 1);
+    }
+
+    #[test]
+    fn gradients_flow_to_exactly_the_named_parameters() {
+        let mut model = tiny();
+        let names = vec![
+            "model.layers.0.mlp.up_proj.weight".to_string(),
+            "model.norm.weight".to_string(),
+        ];
+        let x = Array::from_slice(&[1u32, 2, 3], &[1, 3]);
+        let (values, grads) = value_and_grad(&mut model, &names, |m| {
+            let mut cache = m.new_cache();
+            let mask = grpo_policy::mask::AttentionMask::padded_causal(&[0], 0, 3);
+            let y = m.forward(&x, &mut cache, &mask, &grpo_policy::mode::Mode::inference())?;
+            Ok(vec![y.square()?.mean(None)?])
+        })
+        .unwrap();
+        assert_eq!(grads.keys().cloned().collect::<Vec<_>>(), names);
+        assert!(values[0].item_exact::<f32>() > 0.0);
+        let g = grads[&names[0]]
+            .abs()
+            .unwrap()
+            .sum(None)
+            .unwrap()
+            .item_exact::<f32>();
+        assert!(g > 0.0, "the MLP weight got no gradient");
+    }
+}

@@ -2,7 +2,9 @@
 //! binary links libmlx.
 
 mod checkpoint;
+mod common;
 mod loss_golden;
 mod loss_hand;
 mod loss_properties;
 mod loss_run;
+mod trainer;

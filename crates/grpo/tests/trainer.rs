@@ -1,0 +1,213 @@
+//! The trainer end to end on a tiny model: the files a run leaves, Ctrl-C,
+//! and a resumed run repeating the uninterrupted one exactly.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use grpo::metrics::StepMetrics;
+use grpo::observer::Observer;
+use grpo::trainer::{Objective, Outcome, Trainer};
+
+use crate::common::{quick_config, tasks, tiny_model};
+
+/// Records metrics and raises the stop flag after a given iteration.
+struct StopAfter<'a> {
+    at: usize,
+    flag: &'a AtomicBool,
+    seen: Vec<StepMetrics>,
+}
+
+impl Observer for StopAfter<'_> {
+    fn on_step(&mut self, m: &StepMetrics) {
+        self.seen.push(m.clone());
+        if m.iteration == self.at {
+            self.flag.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+fn losses(dir: &std::path::Path) -> Vec<(usize, f32, f32)> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let m: StepMetrics = serde_json::from_str(l).unwrap();
+            (m.iteration, m.loss, m.mean_reward)
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_leaves_adapters_checkpoints_and_logs() {
+    let model = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let policy = tiny_model(model.path());
+    let data = tasks(12);
+    let mut trainer = Trainer::new(
+        quick_config(out.path()),
+        policy,
+        &data,
+        Some(&data[..4]),
+        false,
+        Objective::Grpo,
+    )
+    .unwrap();
+    let flag = AtomicBool::new(false);
+    let mut obs = StopAfter {
+        at: usize::MAX,
+        flag: &flag,
+        seen: Vec::new(),
+    };
+    let summary = trainer.run(&mut obs, &flag).unwrap();
+    assert_eq!(summary.outcome, Outcome::Finished);
+    assert_eq!(summary.iterations_done, 4);
+    assert_eq!(obs.seen.len(), 4);
+    for m in &obs.seen {
+        assert!(m.loss.is_finite() && m.kl.is_some(), "{m:?}");
+        assert_eq!(m.groups, 2);
+        assert_eq!(m.rewards.len(), 2);
+    }
+    let dir = out.path();
+    for f in [
+        "adapters.safetensors",
+        "adapter_config.json",
+        "metrics.jsonl",
+        "rollouts.jsonl",
+        "eval.jsonl",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    assert!(dir
+        .join("checkpoints/step-2/optimizer.safetensors")
+        .is_file());
+    assert!(dir.join("checkpoints/step-4/trainer_state.json").is_file());
+    // Every completion of every iteration is logged.
+    let rollouts = std::fs::read_to_string(dir.join("rollouts.jsonl")).unwrap();
+    assert_eq!(rollouts.lines().count(), 4 * 2 * 4);
+    assert_eq!(losses(dir).len(), 4);
+}
+
+#[test]
+fn an_interrupted_run_resumes_where_it_stopped_with_identical_losses() {
+    let data = tasks(12);
+    let model = tempfile::tempdir().unwrap();
+    tiny_model(model.path());
+    let load = || grpo_policy::policy::Policy::load(model.path().to_str().unwrap()).unwrap();
+
+    let whole = tempfile::tempdir().unwrap();
+    let never = AtomicBool::new(false);
+    let mut t = Trainer::new(
+        quick_config(whole.path()),
+        load(),
+        &data,
+        None,
+        false,
+        Objective::Grpo,
+    )
+    .unwrap();
+    t.run(
+        &mut StopAfter {
+            at: usize::MAX,
+            flag: &never,
+            seen: vec![],
+        },
+        &never,
+    )
+    .unwrap();
+
+    let split = tempfile::tempdir().unwrap();
+    let flag = AtomicBool::new(false);
+    let mut t = Trainer::new(
+        quick_config(split.path()),
+        load(),
+        &data,
+        None,
+        false,
+        Objective::Grpo,
+    )
+    .unwrap();
+    let summary = t
+        .run(
+            &mut StopAfter {
+                at: 3,
+                flag: &flag,
+                seen: vec![],
+            },
+            &flag,
+        )
+        .unwrap();
+    assert_eq!(summary.outcome, Outcome::Interrupted);
+    assert_eq!(summary.iterations_done, 3);
+    assert!(
+        split.path().join("checkpoints/step-3").is_dir(),
+        "Ctrl-C saves a checkpoint"
+    );
+
+    let flag = AtomicBool::new(false);
+    let mut t = Trainer::new(
+        quick_config(split.path()),
+        load(),
+        &data,
+        None,
+        true,
+        Objective::Grpo,
+    )
+    .unwrap();
+    assert_eq!(t.info().start_iteration, 3);
+    let summary = t
+        .run(
+            &mut StopAfter {
+                at: usize::MAX,
+                flag: &flag,
+                seen: vec![],
+            },
+            &flag,
+        )
+        .unwrap();
+    assert_eq!(summary.outcome, Outcome::Finished);
+    assert_eq!(losses(whole.path()), losses(split.path()));
+}
+
+#[test]
+fn resuming_without_a_checkpoint_says_so() {
+    let model = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let policy = tiny_model(model.path());
+    let err = Trainer::new(
+        quick_config(out.path()),
+        policy,
+        &tasks(4),
+        None,
+        true,
+        Objective::Grpo,
+    )
+    .err()
+    .expect("no checkpoint to resume from")
+    .to_string();
+    assert!(err.contains("no checkpoint to resume from"), "{err}");
+}
+
+#[test]
+fn sft_lowers_the_answer_loss() {
+    let model = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let policy = tiny_model(model.path());
+    let data = tasks(4);
+    let config = grpo::config::TrainConfig {
+        iters: 12,
+        batch_size: 4,
+        learning_rate: 1e-2,
+        train_type: grpo_policy::adapters::FineTuneType::Full,
+        ..quick_config(out.path())
+    };
+    let mut t = Trainer::new(config, policy, &data, None, false, Objective::Sft).unwrap();
+    let flag = AtomicBool::new(false);
+    let mut obs = StopAfter {
+        at: usize::MAX,
+        flag: &flag,
+        seen: vec![],
+    };
+    t.run(&mut obs, &flag).unwrap();
+    let first = obs.seen.first().unwrap().loss;
+    let last = obs.seen.last().unwrap().loss;
+    assert!(last < 0.7 * first, "SFT loss went from {first} to {last}");
+}
