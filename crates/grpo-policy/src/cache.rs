@@ -168,6 +168,21 @@ impl KvCache {
         Ok(())
     }
 
+    /// The stored keys and values, when any.
+    pub(crate) fn stored(&self) -> Option<(&Array, &Array)> {
+        self.keys.as_ref().zip(self.values.as_ref())
+    }
+
+    /// This cache, positions included, with `keys` and `values` as its
+    /// stored arrays (the same positions, computed elsewhere).
+    pub(crate) fn with_stored(&self, keys: Array, values: Array) -> KvCache {
+        KvCache {
+            keys: Some(keys),
+            values: Some(values),
+            ..*self
+        }
+    }
+
     /// The cached arrays, for evaluation.
     pub fn arrays(&self) -> impl Iterator<Item = &Array> {
         self.keys.iter().chain(self.values.iter())

@@ -5,5 +5,6 @@ mod adapters;
 mod architectures;
 mod common;
 mod generation;
+mod grad_checkpoint;
 mod parity;
 mod smoke;
