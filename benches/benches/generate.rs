@@ -32,7 +32,7 @@ const GROUP: usize = 8;
 const MAX_TOKENS: usize = 64;
 const VOCAB: u32 = 2048;
 const TEMPERATURE: f32 = 1.0;
-const REPEATS: usize = 5;
+const REPEATS: usize = 7;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -77,33 +77,16 @@ fn eos_ids() -> Vec<u32> {
     (0..VOCAB / 64).map(|i| 7 + i * 64).collect()
 }
 
-/// One timed run: generated tokens, wall-clock seconds and the process's
-/// CPU seconds (user + system, all threads; NaN where unknown).
+/// One timed run: generated tokens and wall-clock seconds.
 #[derive(Clone, Copy)]
 struct Run {
     tokens: usize,
     wall: f64,
-    cpu: f64,
 }
 
-/// CPU time this process has used, from `/proc/self/stat` (Linux; NaN
-/// elsewhere). On a shared machine wall time moves with the other load;
-/// CPU time moves less, so both are printed.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return f64::NAN;
-    };
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th fields of the whole line, in clock ticks (100 per second
-    // on Linux).
-    let Some(rest) = stat.rsplit(')').next() else {
-        return f64::NAN;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-    match (ticks(11), ticks(12)) {
-        (Some(user), Some(system)) => (user + system) / 100.0,
-        _ => f64::NAN,
+impl Run {
+    fn rate(&self) -> f64 {
+        self.tokens as f64 / self.wall
     }
 }
 
@@ -124,12 +107,11 @@ fn time_rust(
     let mut runs = Vec::with_capacity(REPEATS);
     for rep in 0..=REPEATS {
         let key = random::key(rep as u64)?;
-        let (start, cpu) = (Instant::now(), cpu_seconds());
+        let start = Instant::now();
         let g = generate(model, prompts, &opts, &key, &mode)?;
         let run = Run {
             tokens: g.total_tokens(),
             wall: start.elapsed().as_secs_f64(),
-            cpu: cpu_seconds() - cpu,
         };
         if rep > 0 {
             runs.push(run); // run 0 is the warm-up
@@ -181,22 +163,18 @@ fn time_mlx_lm(python: &Path, model_dir: &Path, job: &Value) -> BenchResult<(Val
         .map(|r| Run {
             tokens: r["tokens"].as_u64().unwrap_or(0) as usize,
             wall: r["seconds"].as_f64().unwrap_or(f64::NAN),
-            cpu: r["cpu_seconds"].as_f64().unwrap_or(f64::NAN),
         })
         .collect();
     Ok((report, runs))
 }
 
-/// The median run by throughput.
-fn median(runs: &[Run]) -> Run {
+/// The median and the best run by throughput. Other load on the machine
+/// only slows a run down, so the best is the steadier figure where the
+/// machine is shared; the median is the typical one.
+fn summary(runs: &[Run]) -> (Run, Run) {
     let mut sorted = runs.to_vec();
-    sorted.sort_by(|a, b| (a.tokens as f64 / a.wall).total_cmp(&(b.tokens as f64 / b.wall)));
-    sorted[sorted.len() / 2]
-}
-
-/// `tokens/s` by wall time and by CPU time.
-fn rates(r: &Run) -> (f64, f64) {
-    (r.tokens as f64 / r.wall, r.tokens as f64 / r.cpu)
+    sorted.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+    (sorted[sorted.len() / 2], sorted[sorted.len() - 1])
 }
 
 fn main() -> BenchResult<()> {
@@ -215,8 +193,8 @@ fn main() -> BenchResult<()> {
          {MAX_TOKENS} tokens, temperature {TEMPERATURE}; qwen2 hidden 256, 4 layers, vocab {VOCAB}, f32"
     );
     println!(
-        "device {:?}; median of {REPEATS} runs after a warm-up; tokens/s = generated tokens / \
-         wall (or CPU) time, prefill included",
+        "device {:?}; {REPEATS} runs after a warm-up; tokens/s = generated tokens / wall time, \
+         prefill included",
         mlx_rs::Device::default()
     );
     if let Some(blas) = blas_preload() {
@@ -227,27 +205,28 @@ fn main() -> BenchResult<()> {
     }
 
     // Prefill alone (plus one sampled token), to split the time.
-    let prefill = median(&time_rust(&model, &prompts, &[], 1)?);
+    let (prefill, fastest) = summary(&time_rust(&model, &prompts, &[], 1)?);
     println!(
-        "rust    prefill + 1 token   {:>8.1} ms wall {:>8.1} ms cpu",
+        "rust    prefill + 1 token: median {:.1} ms, best {:.1} ms",
         prefill.wall * 1e3,
-        prefill.cpu * 1e3
+        fastest.wall * 1e3
     );
     println!(
-        "{:<16}{:>14} {:>14} {:>8} {:>10}",
-        "", "tokens/s wall", "tokens/s cpu", "tokens", "wall ms"
+        "{:<16}{:>16} {:>14} {:>8} {:>16}",
+        "", "tokens/s median", "tokens/s best", "tokens", "median wall ms"
     );
     for (name, eos) in [("no eos", Vec::new()), ("eos", eos_ids())] {
-        let rust = median(&time_rust(&model, &prompts, &eos, MAX_TOKENS)?);
-        let row = |who: &str, r: &Run| {
-            let (wall, cpu) = rates(r);
+        let rust = summary(&time_rust(&model, &prompts, &eos, MAX_TOKENS)?);
+        let row = |who: &str, (median, best): (Run, Run)| {
             println!(
-                "{name:<7} {who:<8}{wall:>14.1} {cpu:>14.1} {:>8} {:>10.1}",
-                r.tokens,
-                r.wall * 1e3
+                "{name:<7} {who:<8}{:>16.1} {:>14.1} {:>8} {:>16.1}",
+                median.rate(),
+                best.rate(),
+                median.tokens,
+                median.wall * 1e3
             );
         };
-        row("rust", &rust);
+        row("rust", rust);
         if !with_python {
             continue;
         }
@@ -260,15 +239,13 @@ fn main() -> BenchResult<()> {
         });
         match time_mlx_lm(&python, dir.path(), &job) {
             Ok((report, runs)) => {
-                let py = median(&runs);
-                row("mlx-lm", &py);
-                let (rw, rc) = rates(&rust);
-                let (pw, pc) = rates(&py);
+                let py = summary(&runs);
+                row("mlx-lm", py);
                 println!(
-                    "{name:<7} {:<8}{:>13.2}x {:>13.2}x   (mlx-lm {}, {})",
+                    "{name:<7} {:<8}{:>15.2}x {:>13.2}x   (mlx-lm {}, {})",
                     "ratio",
-                    rw / pw,
-                    rc / pc,
+                    rust.0.rate() / py.0.rate(),
+                    rust.1.rate() / py.1.rate(),
                     report["mlx_lm"].as_str().unwrap_or("?"),
                     report["device"].as_str().unwrap_or("?"),
                 );
