@@ -2,26 +2,28 @@
 //!
 //! The cache is passed into the model, never stored in it (mlx-lm's design):
 //! that is what lets one prompt prefill be shared by a whole GRPO group
-//! ([`KvCache::repeat_rows`]) and finished rows be dropped mid-generation
-//! ([`KvCache::select_rows`]).
+//! ([`KvCache::repeat_rows`], [`KvCache::left_padded`]) and finished rows be
+//! dropped mid-generation ([`KvCache::select_rows`]).
 
 use mlx_rs::{
     ops::{self, indexing::IndexOp, indexing::TryIndexMutOp},
     Array,
 };
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Positions are allocated in chunks of this many, so that decoding does not
 /// copy the whole cache at every step.
 const STEP: i32 = 256;
 
-/// Keys and values of one layer, `[rows, kv_heads, capacity, head_dim]`, of
-/// which the first `len` positions are filled.
+/// Keys and values of one layer, `[rows, kv_heads, capacity, head_dim]`, for
+/// positions `start..len`: positions before `start` are padding that is not
+/// stored (see [`starting_at`](Self::starting_at)).
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     keys: Option<Array>,
     values: Option<Array>,
+    start: i32,
     len: i32,
 }
 
@@ -31,40 +33,122 @@ impl KvCache {
         vec![KvCache::default(); n]
     }
 
-    /// Number of positions held (the position of the next token).
+    /// An empty cache whose first position is `offset`, as if `offset` pad
+    /// positions came first. Tokens appended get the positions (and so the
+    /// rotary phases) they have in a batch left-padded by `offset`, while
+    /// attention sees only the stored positions: a prompt prefilled here
+    /// needs no mask beyond the causal one, computes nothing for its pads,
+    /// and joins the padded batch through [`left_padded`](Self::left_padded).
+    pub fn starting_at(offset: i32) -> KvCache {
+        let offset = offset.max(0);
+        KvCache {
+            start: offset,
+            len: offset,
+            ..KvCache::default()
+        }
+    }
+
+    /// The position of the next token: the number of positions held,
+    /// padding before [`starting_at`](Self::starting_at)'s offset included.
     pub fn len(&self) -> i32 {
         self.len
     }
 
-    /// Whether nothing is cached yet.
+    /// Whether no position is held.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    /// Appends `l` new positions and returns all keys and values so far.
+    /// Appends `l` new positions and returns the keys and values of all
+    /// stored positions.
     ///
     /// # Shapes
     /// `keys`, `values`: `[rows, kv_heads, l, head_dim]` →
-    /// `[rows, kv_heads, len + l, head_dim]` each.
+    /// `[rows, kv_heads, len + l - start, head_dim]` each.
     pub fn update_and_fetch(&mut self, keys: &Array, values: &Array) -> Result<(Array, Array)> {
         let l = keys.shape()[2];
-        let needed = self.len + l;
+        let (from, to) = (self.len - self.start, self.len - self.start + l);
         let capacity = self.keys.as_ref().map_or(0, |k| k.shape()[2]);
-        if needed > capacity {
-            let grow = (needed - capacity + STEP - 1) / STEP * STEP;
+        if to > capacity {
+            let grow = (to - capacity + STEP - 1) / STEP * STEP;
             self.keys = Some(grown(self.keys.take(), keys, grow)?);
             self.values = Some(grown(self.values.take(), values, grow)?);
         }
-        let (start, end) = (self.len, needed);
         let cached_keys = self.keys.as_mut().expect("allocated above");
-        cached_keys.try_index_mut((.., .., start..end, ..), keys)?;
+        cached_keys.try_index_mut((.., .., from..to, ..), keys)?;
         let cached_values = self.values.as_mut().expect("allocated above");
-        cached_values.try_index_mut((.., .., start..end, ..), values)?;
-        self.len = end;
+        cached_values.try_index_mut((.., .., from..to, ..), values)?;
+        self.len += l;
         Ok((
-            cached_keys.index((.., .., ..end, ..)),
-            cached_values.index((.., .., ..end, ..)),
+            cached_keys.index((.., .., ..to, ..)),
+            cached_values.index((.., .., ..to, ..)),
         ))
+    }
+
+    /// Row `i` alone, as a one-row cache (a view, no copy).
+    pub fn row(&self, i: i32) -> KvCache {
+        let stored = self.len - self.start;
+        let slice = |a: &Array| a.index((i..i + 1, .., ..stored, ..));
+        KvCache {
+            keys: self.keys.as_ref().map(slice),
+            values: self.values.as_ref().map(slice),
+            ..*self
+        }
+    }
+
+    /// One batch cache from caches of different lengths: each part's rows
+    /// repeated `times` times in place (part-major, as
+    /// [`repeat_rows`](Self::repeat_rows)), right-aligned at the longest
+    /// part's length behind zero padding (which the attention mask must
+    /// hide), with room for `capacity` positions in all so that decoding up
+    /// to it never regrows the buffers. Every part must hold keys, or none.
+    ///
+    /// This is how a group shares its prompt: each prompt is prefilled once,
+    /// without padding, and joined here with one copy.
+    pub fn left_padded(parts: &[KvCache], times: i32, capacity: i32) -> Result<KvCache> {
+        let len = parts.iter().map(|p| p.len).max().unwrap_or(0);
+        let filled = parts.iter().filter(|p| p.keys.is_some()).count();
+        if filled != 0 && filled != parts.len() {
+            return Err(Error::config(
+                "cache parts",
+                format!("{filled} of {} hold keys; all or none must", parts.len()),
+            ));
+        }
+        let capacity = capacity.max(len);
+        let join = |pick: fn(&KvCache) -> Option<&Array>| -> Result<Option<Array>> {
+            let mut rows = Vec::with_capacity(parts.len() * times.max(0) as usize);
+            for part in parts {
+                let Some(a) = pick(part) else { continue };
+                let s = a.shape();
+                let zeros = |n: i32| ops::zeros_dtype(&[s[0], s[1], n, s[3]], a.dtype());
+                let pad = len - part.len + part.start;
+                let mut pieces = Vec::with_capacity(3);
+                if pad > 0 {
+                    pieces.push(zeros(pad)?);
+                }
+                pieces.push(a.index((.., .., ..part.len - part.start, ..)));
+                if capacity > len {
+                    pieces.push(zeros(capacity - len)?);
+                }
+                let padded = ops::concatenate(&pieces, 2)?;
+                if s[0] == 1 {
+                    rows.extend(std::iter::repeat_n(padded, times.max(0) as usize));
+                } else {
+                    rows.push(repeat_rows(&padded, times)?);
+                }
+            }
+            Ok(if rows.is_empty() {
+                None
+            } else {
+                Some(ops::concatenate(&rows, 0)?)
+            })
+        };
+        Ok(KvCache {
+            keys: join(|p| p.keys.as_ref())?,
+            values: join(|p| p.values.as_ref())?,
+            start: 0,
+            len,
+        })
     }
 
     /// Repeats every row `times` times in place (`[a, b]` → `[a, a, b, b]`):
@@ -82,6 +166,21 @@ impl KvCache {
             *a = a.take_axis(rows, 0)?;
         }
         Ok(())
+    }
+
+    /// The stored keys and values, when any.
+    pub(crate) fn stored(&self) -> Option<(&Array, &Array)> {
+        self.keys.as_ref().zip(self.values.as_ref())
+    }
+
+    /// This cache, positions included, with `keys` and `values` as its
+    /// stored arrays (the same positions, computed elsewhere).
+    pub(crate) fn with_stored(&self, keys: Array, values: Array) -> KvCache {
+        KvCache {
+            keys: Some(keys),
+            values: Some(values),
+            ..*self
+        }
     }
 
     /// The cached arrays, for evaluation.
@@ -112,4 +211,68 @@ fn grown(old: Option<Array>, like: &Array, grow: i32) -> Result<Array> {
         Some(old) => ops::concatenate(&[old, extra], 2)?,
         None => extra,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[rows, 1, positions, 1]` keys holding `values`.
+    fn block(values: &[f32], rows: i32) -> Array {
+        let positions = values.len() as i32 / rows;
+        Array::from_slice(values, &[rows, 1, positions, 1])
+    }
+
+    fn flat(a: &Array) -> Vec<f32> {
+        a.as_slice::<f32>().to_vec()
+    }
+
+    #[test]
+    fn an_offset_cache_stores_and_returns_only_its_own_positions() {
+        let mut c = KvCache::starting_at(3);
+        assert_eq!(c.len(), 3);
+        let (k, _) = c
+            .update_and_fetch(&block(&[1.0, 2.0], 1), &block(&[1.0, 2.0], 1))
+            .unwrap();
+        assert_eq!(flat(&k), [1.0, 2.0]);
+        let (k, _) = c
+            .update_and_fetch(&block(&[3.0], 1), &block(&[3.0], 1))
+            .unwrap();
+        assert_eq!(flat(&k), [1.0, 2.0, 3.0]);
+        assert_eq!(c.len(), 6);
+    }
+
+    #[test]
+    fn left_padded_right_aligns_repeats_and_reserves_room() {
+        // Part a: positions 2..4 stored (offset 2); part b: 0..3, two rows.
+        let mut a = KvCache::starting_at(2);
+        a.update_and_fetch(&block(&[1.0, 2.0], 1), &block(&[1.0, 2.0], 1))
+            .unwrap();
+        let mut b = KvCache::default();
+        let rows = block(&[5.0, 6.0, 7.0, 8.0, 9.0, 10.0], 2);
+        b.update_and_fetch(&rows, &rows).unwrap();
+        let joined = KvCache::left_padded(&[a, b], 2, 6).unwrap();
+        assert_eq!(joined.len(), 4);
+        let keys = joined.keys.as_ref().unwrap();
+        assert_eq!(keys.shape(), &[6, 1, 6, 1]);
+        #[rustfmt::skip]
+        let want = [
+            0.0, 0.0, 1.0, 2.0, 0.0, 0.0, // a
+            0.0, 0.0, 1.0, 2.0, 0.0, 0.0, // a again
+            0.0, 5.0, 6.0, 7.0, 0.0, 0.0, // b row 0
+            0.0, 5.0, 6.0, 7.0, 0.0, 0.0, // b row 0 again
+            0.0, 8.0, 9.0, 10.0, 0.0, 0.0, // b row 1
+            0.0, 8.0, 9.0, 10.0, 0.0, 0.0, // b row 1 again
+        ];
+        assert_eq!(flat(keys), want);
+    }
+
+    #[test]
+    fn left_padded_rejects_a_mix_of_empty_and_filled_parts() {
+        let mut a = KvCache::default();
+        a.update_and_fetch(&block(&[1.0], 1), &block(&[1.0], 1))
+            .unwrap();
+        let err = KvCache::left_padded(&[a, KvCache::default()], 1, 4).unwrap_err();
+        assert!(err.to_string().contains("1 of 2 hold keys"), "{err}");
+    }
 }

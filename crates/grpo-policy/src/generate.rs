@@ -1,17 +1,31 @@
 //! Batched group generation, the hot path of GRPO.
 //!
-//! `B` prompts × `G` samples each are generated in one batch: the prompts
-//! are prefilled once, as one left-padded batch of `B` rows, and their caches
-//! are repeated `G` times, so the group shares its prompt computation. Rows
-//! that stop (end-of-sequence, a stop condition) are dropped from the batch
-//! as they accumulate, so they stop costing compute.
+//! `B` prompts × `G` samples each are generated in one batch. Each prompt is
+//! prefilled once (prompts of equal length together) at the positions it
+//! has in the left-padded batch, without computing its pad positions
+//! ([`KvCache::starting_at`]); the caches are then joined into that batch,
+//! every prompt's cache repeated `G` times ([`KvCache::left_padded`]), so
+//! the group shares its prompt computation.
+//!
+//! Decoding keeps the device one step ahead of the host, as mlx-lm does:
+//! step `t + 1` is built and queued ([`async_eval`]) before the tokens of
+//! step `t` are read, so graph building and the host's bookkeeping overlap
+//! the computation. Rows that stop (end-of-sequence, a stop condition) are
+//! dropped from the batch as they accumulate, so they stop costing compute;
+//! a finished row's queued step is computed and discarded.
 //!
 //! Rows are prompt-major: sample `j` of prompt `p` is row `p * G + j`.
 
-use mlx_rs::{ops::indexing::IndexOp, random, transforms::eval, Array};
+use std::collections::BTreeMap;
 
-use crate::batch::PromptBatch;
-use crate::cache::repeat_rows;
+use mlx_rs::{
+    ops::{self, indexing::IndexOp},
+    random,
+    transforms::{async_eval, eval},
+    Array,
+};
+
+use crate::cache::{repeat_rows, KvCache};
 use crate::error::{Error, Result};
 use crate::mask::AttentionMask;
 use crate::mode::Mode;
@@ -79,9 +93,14 @@ pub fn generate(
     if opts.group_size == 0 {
         return Err(Error::config("group_size", "must be at least 1"));
     }
+    if prompts.is_empty() || prompts.iter().any(Vec::is_empty) {
+        return Err(Error::config(
+            "prompts",
+            "every prompt needs at least one token",
+        ));
+    }
     let group = opts.group_size;
-    let batch = PromptBatch::new(prompts)?;
-    let rows = batch.rows() * group;
+    let rows = prompts.len() * group;
     let mut out = Generation {
         tokens: vec![Vec::with_capacity(opts.max_tokens); rows],
         logprobs: vec![Vec::with_capacity(opts.max_tokens); rows],
@@ -91,25 +110,34 @@ pub fn generate(
         return Ok(out);
     }
 
-    // Prefill the B prompts once; only the last position's logits are needed.
-    let mut cache = model.new_cache();
-    let mask = AttentionMask::padded_causal(&batch.pads, 0, batch.len());
-    let hidden = model.hidden(&batch.tokens, &mut cache, &mask, mode)?;
-    let last = hidden.index((.., -1, ..)); // [B, hidden]
-    let mut logits = repeat_rows(&model.logits(&last)?, group as i32)?; // [B*G, vocab]
-    for c in &mut cache {
-        c.repeat_rows(group as i32)?;
-    }
+    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    // The last sampled token is never fed back, so this is all the room
+    // decoding needs.
+    let capacity = (longest + opts.max_tokens - 1) as i32;
+    let (mut cache, logits) = prefill(model, prompts, group, capacity, mode)?;
+    let mut pads: Vec<i32> = prompts
+        .iter()
+        .flat_map(|p| std::iter::repeat_n((longest - p.len()) as i32, group))
+        .collect();
 
     // `live[i]` is the output row held at batch position i.
     let mut live: Vec<usize> = (0..rows).collect();
-    let mut pads = batch.repeated_pads(group);
     let mut done = vec![false; rows];
     let mut key = key.clone();
-    for step in 0..opts.max_tokens {
-        let (next_key, sub) = random::split(&key, 2)?;
-        key = next_key;
-        let (tokens, logprobs) = opts.sampler.sample(&logits, &sub)?;
+    let mut queued = Some(sample_async(&opts.sampler, &logits, &mut key)?);
+    let mut sampled = 1; // steps queued so far
+    while let Some((tokens, logprobs)) = queued.take() {
+        // Queue the next step before reading this one.
+        if sampled < opts.max_tokens {
+            let mask = AttentionMask::padded_causal(&pads, cache[0].len(), 1);
+            let input = tokens.reshape(&[live.len() as i32, 1])?;
+            let logits = model
+                .forward(&input, &mut cache, &mask, mode)?
+                .index((.., 0, ..));
+            queued = Some(sample_async(&opts.sampler, &logits, &mut key)?);
+            sampled += 1;
+        }
+
         eval([&tokens, &logprobs])?;
         let (t, lp) = (tokens.as_slice::<u32>(), logprobs.as_slice::<f32>());
         for (i, &row) in live.iter().enumerate() {
@@ -127,13 +155,15 @@ pub fn generate(
             }
         }
         let finished = live.iter().filter(|&&r| done[r]).count();
-        if finished == live.len() || step + 1 == opts.max_tokens {
-            break;
+        if finished == live.len() {
+            break; // the queued step, if any, is discarded
         }
+        let Some((next_tokens, next_logprobs)) = queued.take() else {
+            break;
+        };
 
         // Drop finished rows once they are an eighth of the batch: a
         // compaction copies the cache once, about what one decode step reads.
-        let mut input = tokens;
         if finished > 0 && finished * 8 >= live.len() {
             let keep: Vec<usize> = (0..live.len()).filter(|&i| !done[live[i]]).collect();
             let idx = Array::from_slice(
@@ -143,15 +173,78 @@ pub fn generate(
             for c in &mut cache {
                 c.select_rows(&idx)?;
             }
-            input = input.take_axis(&idx, 0)?;
+            queued = Some((
+                next_tokens.take_axis(&idx, 0)?,
+                next_logprobs.take_axis(&idx, 0)?,
+            ));
             live = keep.iter().map(|&i| live[i]).collect();
             pads = keep.iter().map(|&i| pads[i]).collect();
+        } else {
+            queued = Some((next_tokens, next_logprobs));
         }
-        let mask = AttentionMask::padded_causal(&pads, cache[0].len(), 1);
-        let step_input = input.reshape(&[live.len() as i32, 1])?;
-        logits = model
-            .forward(&step_input, &mut cache, &mask, mode)?
-            .index((.., 0, ..));
     }
     Ok(out)
+}
+
+/// Prefills every prompt once and joins the caches into the decoding batch
+/// (`group` rows per prompt, room for `capacity` positions); returns it with
+/// the next-token logits of every row, `[prompts * group, vocab]`.
+///
+/// Prompts of equal length run together, others alone, each block starting
+/// at its rows' padding ([`KvCache::starting_at`]): no pad position is
+/// computed, and each block needs only the plain causal mask.
+fn prefill(
+    model: &Transformer,
+    prompts: &[Vec<u32>],
+    group: usize,
+    capacity: i32,
+    mode: &Mode,
+) -> Result<(Vec<KvCache>, Array)> {
+    let mut by_len: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, p) in prompts.iter().enumerate() {
+        by_len.entry(p.len()).or_default().push(i);
+    }
+    let layers = model.layers.len();
+    let mut rows: Vec<Vec<Option<KvCache>>> = vec![vec![None; prompts.len()]; layers];
+    let mut last: Vec<Option<Array>> = vec![None; prompts.len()];
+    let longest = by_len.keys().next_back().copied().unwrap_or(0);
+    for (&len, members) in &by_len {
+        let flat: Vec<u32> = members
+            .iter()
+            .flat_map(|&i| prompts[i].iter().copied())
+            .collect();
+        let tokens = Array::from_slice(&flat, &[members.len() as i32, len as i32]);
+        let pad = (longest - len) as i32;
+        let mut cache = vec![KvCache::starting_at(pad); layers];
+        // Attention sees the stored positions only: plain causal.
+        let mask = AttentionMask::padded_causal(&vec![0; members.len()], 0, len as i32);
+        let hidden = model.hidden(&tokens, &mut cache, &mask, mode)?;
+        for (j, &i) in members.iter().enumerate() {
+            let j = j as i32;
+            last[i] = Some(hidden.index((j..j + 1, -1, ..))); // [1, hidden]
+            for (layer, c) in cache.iter().enumerate() {
+                rows[layer][i] = Some(c.row(j));
+            }
+        }
+    }
+    let last: Vec<Array> = last.into_iter().flatten().collect();
+    let logits = model.logits(&ops::concatenate(&last, 0)?)?; // [prompts, vocab]
+    let cache = rows
+        .into_iter()
+        .map(|parts| {
+            let parts: Vec<KvCache> = parts.into_iter().flatten().collect();
+            KvCache::left_padded(&parts, group as i32, capacity)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((cache, repeat_rows(&logits, group as i32)?))
+}
+
+/// Draws the next tokens from `logits` with a fresh subkey of `key` and
+/// queues their computation without waiting for it.
+fn sample_async(sampler: &Sampler, logits: &Array, key: &mut Array) -> Result<(Array, Array)> {
+    let (next, sub) = random::split(&*key, 2)?;
+    *key = next;
+    let (tokens, logprobs) = sampler.sample(logits, &sub)?;
+    async_eval([&tokens, &logprobs])?;
+    Ok((tokens, logprobs))
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod embedding;
 pub mod error;
 pub mod generate;
+pub mod grad_checkpoint;
 pub mod linear;
 pub mod logprobs;
 pub mod mask;

@@ -1,4 +1,5 @@
-//! How a forward pass runs: with or without adapters, with or without dropout.
+//! How a forward pass runs: with or without adapters, with or without
+//! dropout, with or without gradient checkpointing.
 
 use std::cell::RefCell;
 
@@ -15,6 +16,7 @@ use crate::error::Result;
 pub struct Mode {
     adapters: bool,
     dropout_key: Option<RefCell<Array>>,
+    grad_checkpoint: bool,
 }
 
 impl Mode {
@@ -23,6 +25,7 @@ impl Mode {
         Self {
             adapters: true,
             dropout_key: None,
+            grad_checkpoint: false,
         }
     }
 
@@ -31,6 +34,7 @@ impl Mode {
         Self {
             adapters: false,
             dropout_key: None,
+            grad_checkpoint: false,
         }
     }
 
@@ -40,6 +44,46 @@ impl Mode {
         Self {
             adapters: true,
             dropout_key: Some(RefCell::new(key)),
+            grad_checkpoint: false,
+        }
+    }
+
+    /// The same mode with gradient checkpointing on or off
+    /// (`--grad-checkpoint`): each decoder layer then keeps no activations
+    /// for the backward pass and recomputes them there, trading about one
+    /// more forward pass for the memory of all layers' activations (see
+    /// [`grad_checkpoint`](crate::grad_checkpoint)). Values and gradients are
+    /// unchanged.
+    pub fn with_grad_checkpoint(mut self, on: bool) -> Self {
+        self.grad_checkpoint = on;
+        self
+    }
+
+    /// Whether decoder layers run checkpointed.
+    pub fn grad_checkpoint(&self) -> bool {
+        self.grad_checkpoint
+    }
+
+    /// A mode that replays a layer: the given adapters setting and dropout
+    /// key, no checkpointing (the layer is already inside one).
+    pub(crate) fn replay(adapters: bool, dropout_key: Option<Array>) -> Self {
+        Self {
+            adapters,
+            dropout_key: dropout_key.map(RefCell::new),
+            grad_checkpoint: false,
+        }
+    }
+
+    /// The key the next dropout mask is drawn from, when training.
+    pub(crate) fn dropout_key(&self) -> Option<Array> {
+        self.dropout_key.as_ref().map(|k| k.borrow().clone())
+    }
+
+    /// Moves the dropout key on to `key` (where a replayed layer left it);
+    /// nothing when not training.
+    pub(crate) fn set_dropout_key(&self, key: Array) {
+        if let Some(cell) = &self.dropout_key {
+            *cell.borrow_mut() = key;
         }
     }
 

@@ -57,47 +57,51 @@ impl Sampler {
     /// `logits`: `[rows, vocab]` → (`[rows]` uint32, `[rows]` float32).
     pub fn sample(&self, logits: &Array, key: &Array) -> Result<(Array, Array)> {
         let logits = logits.as_dtype(Dtype::Float32)?;
-        let t = if self.temperature > 0.0 {
-            self.temperature
+        // Sampling is shift-invariant, so tokens are drawn from the scaled
+        // logits and only the picked entries are normalised: one pass over
+        // the vocabulary fewer than normalising everything first.
+        let scaled = if self.temperature > 0.0 && self.temperature != 1.0 {
+            logits.multiply(Array::from_f32(1.0 / self.temperature))?
         } else {
-            1.0
+            logits
         };
-        let scaled = logits.multiply(Array::from_f32(1.0 / t))?;
-        let logprobs = scaled.subtract(scaled.logsumexp_axis(-1, true)?)?; // [rows, vocab]
+        let lse = scaled.logsumexp_axis(-1, true)?; // [rows, 1]
         let tokens = if self.temperature <= 0.0 {
-            indexing::argmax_axis(&logprobs, -1, false)?.as_dtype(Dtype::Uint32)?
+            indexing::argmax_axis(&scaled, -1, false)?.as_dtype(Dtype::Uint32)?
         } else {
-            random::categorical(self.filter(&logprobs)?, -1, None, key)?
+            random::categorical(self.filter(&scaled, &lse)?, -1, None, key)?
         };
-        let picked = logprobs
+        let picked = scaled
             .take_along_axis(&tokens.expand_dims(-1)?, -1)?
+            .subtract(&lse)?
             .squeeze_axes(&[-1])?;
         Ok((tokens, picked))
     }
 
-    /// `logprobs` with the tokens that top-k, min-p and top-p exclude set to
-    /// −∞ (the most likely token always survives).
-    fn filter(&self, logprobs: &Array) -> Result<Array> {
-        let vocab = *logprobs
+    /// `scaled` (logits whose log-normaliser is `lse`) with the tokens that
+    /// top-k, min-p and top-p exclude set to −∞ (the most likely token always
+    /// survives); `scaled` itself when no filter is on.
+    fn filter(&self, scaled: &Array, lse: &Array) -> Result<Array> {
+        let vocab = *scaled
             .shape()
             .last()
             .expect("logits have a vocabulary axis");
         let neg_inf = Array::from_f32(f32::NEG_INFINITY);
-        let mut kept = logprobs.clone();
+        let mut kept = scaled.clone();
         if self.top_k > 0 && self.top_k < vocab {
-            let kth = indexing::topk(logprobs, self.top_k)?.min_axis(-1, true)?;
-            kept = ops::select(&logprobs.ge(&kth)?, &kept, &neg_inf)?;
+            let kth = indexing::topk(scaled, self.top_k)?.min_axis(-1, true)?;
+            kept = ops::select(&scaled.ge(&kth)?, &kept, &neg_inf)?;
         }
         if self.min_p > 0.0 {
-            let floor = logprobs
+            let floor = scaled
                 .max_axis(-1, true)?
                 .add(Array::from_f32(self.min_p.ln()))?;
-            kept = ops::select(&logprobs.ge(&floor)?, &kept, &neg_inf)?;
+            kept = ops::select(&scaled.ge(&floor)?, &kept, &neg_inf)?;
         }
         if self.top_p < 1.0 {
             let order = ops::argsort_axis(&kept.negative()?, -1)?; // most likely first
             let sorted = kept.take_along_axis(&order, -1)?;
-            let probs = sorted.exp()?;
+            let probs = sorted.subtract(lse)?.exp()?;
             // Probability mass strictly before each token: drop it once the
             // tokens ahead of it already reach top_p.
             let before = probs.cumsum(-1, None, None)?.subtract(&probs)?;
@@ -119,10 +123,10 @@ mod tests {
     }
 
     fn kept(s: Sampler) -> Vec<bool> {
-        let lp = logits()
-            .subtract(logits().logsumexp_axis(-1, true).unwrap())
-            .unwrap();
-        let f = s.filter(&lp).unwrap();
+        // Unnormalised, as sampling passes them.
+        let shifted = logits().add(Array::from_f32(3.0)).unwrap();
+        let lse = shifted.logsumexp_axis(-1, true).unwrap();
+        let f = s.filter(&shifted, &lse).unwrap();
         f.as_slice::<f32>().iter().map(|v| v.is_finite()).collect()
     }
 

@@ -71,6 +71,39 @@ fn batched_greedy_equals_one_sequence_at_a_time() {
 }
 
 #[test]
+fn prompts_of_equal_and_different_lengths_prefill_like_one_at_a_time() {
+    let m = model();
+    // Two pairs of equal length (prefilled together) and one alone.
+    let prompts = vec![
+        vec![5, 9, 14],
+        vec![8, 8, 1, 2, 3],
+        vec![7, 7, 2],
+        vec![3, 1, 4, 1, 5, 9, 2, 6],
+        vec![1, 2, 3, 4, 5],
+    ];
+    let opts = GenerateOptions {
+        group_size: 2,
+        max_tokens: 5,
+        sampler: Sampler::greedy(),
+        eos: &[],
+        stop: None,
+    };
+    let g = generate(
+        &m,
+        &prompts,
+        &opts,
+        &random::key(0).unwrap(),
+        &Mode::inference(),
+    )
+    .unwrap();
+    for (p, prompt) in prompts.iter().enumerate() {
+        let want = naive_greedy(&m, prompt, 5);
+        assert_eq!(g.tokens[p * 2], want, "prompt {p}");
+        assert_eq!(g.tokens[p * 2 + 1], want, "prompt {p}");
+    }
+}
+
+#[test]
 fn rows_stop_at_eos_and_stop_conditions_without_disturbing_others() {
     let m = model();
     let free = naive_greedy(&m, &prompts()[1], 8);
@@ -174,5 +207,52 @@ fn completion_logprobs_match_full_sequence_logprobs_and_sampling() {
             max_abs_diff(&got, &g.logprobs[row]) < 1e-4,
             "row {row} vs sampling"
         );
+    }
+}
+
+#[test]
+fn sampled_rows_that_stop_early_keep_their_own_logprobs() {
+    // A third of the vocabulary ends a row, so rows stop at varied steps and
+    // the batch is compacted several times while others run on.
+    let m = model();
+    let eos: Vec<u32> = (0..128).filter(|t| t % 3 == 0).collect();
+    let group = 4;
+    let opts = GenerateOptions {
+        group_size: group,
+        max_tokens: 8,
+        sampler: Sampler::with_temperature(1.0),
+        eos: &eos,
+        stop: None,
+    };
+    let g = generate(
+        &m,
+        &prompts(),
+        &opts,
+        &random::key(5).unwrap(),
+        &Mode::inference(),
+    )
+    .unwrap();
+    let lengths: std::collections::BTreeSet<usize> = g.tokens.iter().map(Vec::len).collect();
+    assert!(
+        lengths.len() > 2,
+        "rows stopped at too few lengths: {lengths:?}"
+    );
+    for (row, tokens) in g.tokens.iter().enumerate() {
+        let ends_in_eos = eos.contains(tokens.last().unwrap());
+        let want = if ends_in_eos {
+            FinishReason::Eos
+        } else {
+            FinishReason::Length
+        };
+        assert_eq!(g.finish[row], want, "row {row}");
+        assert!(tokens[..tokens.len() - 1].iter().all(|t| !eos.contains(t)));
+    }
+    let batch = PromptBatch::new(&prompts()).unwrap();
+    let completions = CompletionBatch::new(&g.tokens);
+    let lp = completion_logprobs(&m, &batch, &completions, group, 1.0, &Mode::inference()).unwrap();
+    for (row, tokens) in g.tokens.iter().enumerate() {
+        let got = to_vec(&lp.index(row as i32));
+        let diff = max_abs_diff(&got[..tokens.len()], &g.logprobs[row]);
+        assert!(diff < 1e-4, "row {row}: {diff}");
     }
 }

@@ -5,6 +5,7 @@ mod adapters;
 mod architectures;
 mod common;
 mod generation;
+mod grad_checkpoint;
 mod parity;
 mod smoke;
 mod tokenizer;

@@ -337,6 +337,7 @@ impl Transformer {
     }
 
     /// Final-norm hidden states of `tokens`, appended after what `cache` holds.
+    /// With [`Mode::grad_checkpoint`], each layer runs checkpointed.
     ///
     /// # Shapes
     /// `tokens`: `[b, l]` (int32) → `[b, l, hidden]`.
@@ -349,7 +350,11 @@ impl Transformer {
     ) -> Result<Array> {
         let mut h = self.embed_tokens.forward(tokens)?;
         for (layer, c) in self.layers.iter().zip(cache.iter_mut()) {
-            h = layer.forward(&h, mask, c, mode)?;
+            h = if mode.grad_checkpoint() {
+                crate::grad_checkpoint::layer_forward(layer, &h, mask, c, mode)?
+            } else {
+                layer.forward(&h, mask, c, mode)?
+            };
         }
         self.norm.forward(&h)
     }
