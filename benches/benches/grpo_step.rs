@@ -27,9 +27,12 @@ fn fixtures() -> PathBuf {
 }
 
 fn run(batch: usize, group: usize, iters: usize) {
-    let data = load(&fixtures().join("tool-calling/train.jsonl"), &LoadOptions::default())
-        .expect("the embedded data set")
-        .examples;
+    let data = load(
+        &fixtures().join("tool-calling/train.jsonl"),
+        &LoadOptions::default(),
+    )
+    .expect("the embedded data set")
+    .examples;
     let policy = Policy::load(fixtures().join("tiny-tool-caller").to_str().unwrap())
         .expect("the embedded model");
     let out = tempfile::tempdir().unwrap();

@@ -308,9 +308,7 @@ impl TrainConfig {
         if self.curriculum_enabled {
             return refuse("curriculum_enabled", "true".into());
         }
-        if self.grad_checkpoint {
-            return refuse("grad_checkpoint", "true".into());
-        }
+
         Ok(())
     }
 

@@ -160,9 +160,11 @@ impl Trainer {
             let step = (iteration - 1) * c.num_iterations + k;
             let lr = schedule.lr_at(step);
             let dropout = key_for(c.seed, Stream::Dropout, step as u64)?;
+            let grad_checkpoint = c.grad_checkpoint;
             let (outputs, grads) =
                 update::value_and_grad(&mut self.policy.model, &trainable, |m| {
-                    let mode = Mode::training(dropout.clone());
+                    let mode =
+                        Mode::training(dropout.clone()).with_grad_checkpoint(grad_checkpoint);
                     let logprobs = completion_logprobs(
                         m,
                         &prompt_batch,

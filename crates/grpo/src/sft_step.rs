@@ -42,8 +42,9 @@ impl Trainer {
         let step = iteration - 1;
         let lr = self.config.schedule().lr_at(step);
         let dropout = key_for(self.config.seed, Stream::Dropout, step as u64)?;
+        let grad_checkpoint = self.config.grad_checkpoint;
         let (outputs, grads) = update::value_and_grad(&mut self.policy.model, &trainable, |m| {
-            let mode = Mode::training(dropout.clone());
+            let mode = Mode::training(dropout.clone()).with_grad_checkpoint(grad_checkpoint);
             let lp = completion_logprobs(m, &prompt_batch, &completions, 1, 1.0, &mode)?;
             let nll = lp
                 .multiply(&completions.mask)?

@@ -211,3 +211,37 @@ fn sft_lowers_the_answer_loss() {
     let last = obs.seen.last().unwrap().loss;
     assert!(last < 0.7 * first, "SFT loss went from {first} to {last}");
 }
+
+#[test]
+fn gradient_checkpointing_changes_memory_not_results() {
+    let data = tasks(8);
+    let model = tempfile::tempdir().unwrap();
+    tiny_model(model.path());
+    let mut runs = Vec::new();
+    for checkpointing in [false, true] {
+        let out = tempfile::tempdir().unwrap();
+        let config = grpo::config::TrainConfig {
+            iters: 2,
+            grad_checkpoint: checkpointing,
+            lora_dropout: 0.1,
+            ..quick_config(out.path())
+        };
+        let policy = grpo_policy::policy::Policy::load(model.path().to_str().unwrap()).unwrap();
+        let mut t = Trainer::new(config, policy, &data, None, false, Objective::Grpo).unwrap();
+        let flag = AtomicBool::new(false);
+        t.run(
+            &mut StopAfter {
+                at: usize::MAX,
+                flag: &flag,
+                seen: vec![],
+            },
+            &flag,
+        )
+        .unwrap();
+        runs.push(losses(out.path()));
+    }
+    for (a, b) in runs[0].iter().zip(&runs[1]) {
+        assert_eq!(a.0, b.0);
+        assert!((a.1 - b.1).abs() < 1e-5, "{a:?} vs {b:?}");
+    }
+}
