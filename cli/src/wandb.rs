@@ -54,20 +54,27 @@ fn python() -> PathBuf {
     }
 }
 
+/// Fails with what to install when `wandb` does not import, before any work
+/// starts.
+pub fn check() -> Result<()> {
+    let py = python();
+    let check = Command::new(&py)
+        .args(["-c", "import wandb"])
+        .output()
+        .with_context(|| format!("running {}", py.display()))?;
+    if !check.status.success() {
+        bail!(
+            "--wandb-project needs the wandb Python package: run `{} -m pip install wandb` (or drop --wandb-project)",
+            py.display()
+        );
+    }
+    Ok(())
+}
+
 impl Wandb {
-    /// Checks that `wandb` imports, then starts the bridge.
+    /// Starts the bridge (after [`check`]).
     pub fn start(project: &str, config: &TrainConfig) -> Result<Self> {
         let py = python();
-        let check = Command::new(&py)
-            .args(["-c", "import wandb"])
-            .output()
-            .with_context(|| format!("running {}", py.display()))?;
-        if !check.status.success() {
-            bail!(
-                "--wandb-project needs the wandb Python package: run `{} -m pip install wandb` (or drop --wandb-project)",
-                py.display()
-            );
-        }
         let mut child = Command::new(&py)
             .args(["-u", "-c", BRIDGE, project])
             .arg(serde_json::to_string(config)?)

@@ -220,3 +220,20 @@ fn unknown_config_file_keys_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn wandb_without_its_package_says_what_to_install_before_any_work() {
+    let python = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    let has_wandb = Command::new(&python)
+        .args(["-c", "import wandb"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let out = mlx_grpo(&["train", "--model", "m", "--data", "absent.jsonl", "--wandb-project", "p"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    if has_wandb {
+        assert!(!err.contains("pip install wandb"), "{err}");
+    } else {
+        assert!(err.contains("pip install wandb"), "{err}");
+    }
+}

@@ -43,6 +43,9 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
     };
     let config = config_file::resolve(&args, defaults.as_deref())?;
     config.validate().context("invalid settings")?;
+    if config.wandb_project.is_some() {
+        wandb::check()?;
+    }
     let model = config.model.clone().expect("set above");
 
     let mut console = ui::Console::new(config.steps_per_report, None);
@@ -79,11 +82,11 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
         .open(config.adapter_path.join("train.log"))
         .ok();
     let mut console = ui::Console::new(config.steps_per_report, log);
-
     let mut wandb = match &config.wandb_project {
         Some(project) => Some(wandb::Wandb::start(project, &config)?),
         None => None,
     };
+
     let summary = {
         let mut observers: Vec<&mut dyn grpo::observer::Observer> = vec![&mut console];
         if let Some(w) = wandb.as_mut() {
