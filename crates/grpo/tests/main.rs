@@ -6,3 +6,4 @@ mod loss_golden;
 mod loss_hand;
 mod loss_properties;
 mod loss_run;
+mod strategies;
