@@ -141,12 +141,12 @@ fn invalid_values_name_the_setting() {
         "m",
         "--data",
         "d.jsonl",
-        "--enforce-thinking",
-        "true",
+        "--two-phase-samples-per-group",
+        "-2",
     ]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("not supported yet"),
+        stderr(&out).contains("two_phase_samples_per_group"),
         "{}",
         stderr(&out)
     );
