@@ -141,7 +141,9 @@ pub struct TrainArgs {
     /// Min-p sampling; 0 for off [default: 0].
     #[arg(long, help_heading = "Generation")]
     pub min_p: Option<f32>,
-    /// Require a reasoning block first (not supported yet; only false accepted).
+    /// Completions must open with a closed reasoning block; those that do
+    /// not score 0 on every reward [default: false; tool calling needs no
+    /// reasoning].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "Generation")]
     pub enforce_thinking: Option<bool>,
     /// Opening reasoning tag [default: <think>].
@@ -150,10 +152,15 @@ pub struct TrainArgs {
     /// Closing reasoning tag [default: </think>].
     #[arg(long, help_heading = "Generation")]
     pub think_end: Option<String>,
-    /// Two-phase recovery samples per group; -1 for off (only -1 is
-    /// supported yet) [default: -1].
+    /// Two-phase recovery: at most N samples per group that hit the length
+    /// limit inside their reasoning get a forced --think-end and a short
+    /// answer budget; -1 for off, >= --group-size for all [default: -1].
     #[arg(long, allow_hyphen_values = true, help_heading = "Generation")]
     pub two_phase_samples_per_group: Option<i64>,
+    /// Two-phase recovery: answer tokens sampled after the forced
+    /// --think-end [default: 64].
+    #[arg(long, help_heading = "Generation")]
+    pub two_phase_answer_length: Option<usize>,
 
     /// KL penalty to the base model; 0 skips the reference pass [default: 0.1].
     #[arg(long, help_heading = "GRPO objective")]
@@ -179,14 +186,17 @@ pub struct TrainArgs {
     pub mask_truncated_completions: Option<bool>,
     /// Reward functions: tool_call_exact, tool_call_function,
     /// tool_call_params, tool_call_overall, tool_call_parseable,
-    /// tool_call_format [default: tool_call_exact tool_call_function].
+    /// tool_call_format, tool_call_concise [default: tool_call_exact
+    /// tool_call_function]. For phases of different rewards, use `phases:`
+    /// in --config.
     #[arg(long, num_args = 1.., help_heading = "GRPO objective")]
     pub reward_functions: Option<Vec<String>>,
     /// One weight per reward function [default: 1 each].
     #[arg(long, num_args = 1.., allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub reward_weights: Option<Vec<f32>>,
-    /// Scaffold completions with part of the reference answer (not supported
-    /// yet; only false accepted).
+    /// Give the first part of the reference answer at the start of each
+    /// completion (no loss on it), shrinking from --curriculum-start-ratio
+    /// to --curriculum-end-ratio over --curriculum-steps iterations.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "GRPO objective")]
     pub curriculum_enabled: Option<bool>,
     /// Scaffold fraction at the start [default: 1].

@@ -14,13 +14,21 @@ use crate::args::TrainArgs;
 /// The settings of a run, and which layers they came from.
 pub fn resolve(args: &TrainArgs, embedded: Option<&Path>) -> Result<TrainConfig> {
     let mut value = serde_json::to_value(TrainConfig::default())?;
+    let mut iters_given = false;
     if let Some(path) = embedded {
         overlay(&mut value, read_yaml(path)?);
     }
     if let Some(path) = &args.config {
-        overlay(&mut value, read_yaml(path)?);
+        let file = read_yaml(path)?;
+        iters_given |= file.contains_key("iters");
+        overlay(&mut value, file);
     }
-    overlay(&mut value, flags(args)?);
+    let flags = flags(args)?;
+    iters_given |= flags.contains_key("iters");
+    overlay(&mut value, flags);
+    if !iters_given {
+        phases_set_iters(&mut value);
+    }
     let config: TrainConfig = serde_json::from_value(value).map_err(|e| {
         // Unknown keys can only come from a file: flags are checked by clap.
         anyhow::anyhow!("{e}")
@@ -63,6 +71,22 @@ pub fn read_yaml(path: &Path) -> Result<Map<String, Value>> {
         out.insert(key, v);
     }
     Ok(out)
+}
+
+/// With `phases` and no `iters` given, the run lasts as long as its phases.
+fn phases_set_iters(value: &mut Value) {
+    let total: Option<u64> = value["phases"]
+        .as_array()
+        .filter(|p| !p.is_empty())
+        .map(|phases| {
+            phases
+                .iter()
+                .map(|p| p["iters"].as_u64().unwrap_or(0))
+                .sum()
+        });
+    if let Some(total) = total {
+        value["iters"] = Value::from(total);
+    }
 }
 
 fn overlay(base: &mut Value, layer: Map<String, Value>) {
@@ -111,6 +135,7 @@ fn flags(a: &TrainArgs) -> Result<Map<String, Value>> {
         think_start,
         think_end,
         two_phase_samples_per_group,
+        two_phase_answer_length,
         beta,
         epsilon,
         epsilon_high,
@@ -174,6 +199,38 @@ mod tests {
         assert_eq!(c.learning_rate, 0.5);
         assert_eq!(c.beta, 0.0);
         assert_eq!(c.batch_size, TrainConfig::default().batch_size);
+    }
+
+    #[test]
+    fn phases_come_from_the_file_and_set_the_run_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.yaml");
+        std::fs::write(
+            &path,
+            "phases:\n  - {iters: 100, reward_functions: [tool_call_function, tool_call_parseable], reward_weights: [0.8, 0.2]}\n  - iters: 200\n    reward_functions: [tool_call_exact]\n    learning_rate: 2.0e-5\n",
+        )
+        .unwrap();
+        let args = TrainArgs {
+            config: Some(path.clone()),
+            ..TrainArgs::default()
+        };
+        let c = resolve(&args, None).unwrap();
+        assert_eq!(c.iters, 300);
+        assert_eq!(c.phases.len(), 2);
+        assert_eq!(c.phases[1].learning_rate, Some(2e-5));
+        c.validate().unwrap();
+        // An explicit iters that disagrees is an error, not a silent change.
+        let args = TrainArgs {
+            config: Some(path),
+            iters: Some(50),
+            ..TrainArgs::default()
+        };
+        let err = resolve(&args, None)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("add up to 300"), "{err}");
     }
 
     #[test]

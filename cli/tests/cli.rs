@@ -141,12 +141,12 @@ fn invalid_values_name_the_setting() {
         "m",
         "--data",
         "d.jsonl",
-        "--enforce-thinking",
-        "true",
+        "--two-phase-samples-per-group",
+        "-2",
     ]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("not supported yet"),
+        stderr(&out).contains("two_phase_samples_per_group"),
         "{}",
         stderr(&out)
     );
@@ -228,7 +228,15 @@ fn wandb_without_its_package_says_what_to_install_before_any_work() {
         .args(["-c", "import wandb"])
         .status()
         .is_ok_and(|s| s.success());
-    let out = mlx_grpo(&["train", "--model", "m", "--data", "absent.jsonl", "--wandb-project", "p"]);
+    let out = mlx_grpo(&[
+        "train",
+        "--model",
+        "m",
+        "--data",
+        "absent.jsonl",
+        "--wandb-project",
+        "p",
+    ]);
     assert!(!out.status.success());
     let err = stderr(&out);
     if has_wandb {

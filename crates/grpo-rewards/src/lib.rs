@@ -257,6 +257,7 @@
 //! | `tool_call_overall` | [`Comparison::overall`] |
 //! | `tool_call_parseable` | 1 if the output holds any parseable call |
 //! | `tool_call_format` | 1 iff the output has the right shape (below) |
+//! | `tool_call_concise` | 1 down to 0 as the prose around the calls grows ([`prose_chars`]) |
 //!
 //! `tool_call_parseable` keeps the guide's meaning, so it pays a model for
 //! calling a tool when none applies. `tool_call_format` does not: when
@@ -316,4 +317,7 @@ pub use parse::{
 };
 pub use reference::{ExpectedCall, ExpectedParam, ParamKey, Reference};
 pub use registry::{BatchScores, RewardSet, Scores};
-pub use score::{Evaluation, Reward, KNOWN_REWARDS};
+pub use score::{
+    prose_chars, Evaluation, Reward, FREE_PROSE_WITHOUT_CALLS, FREE_PROSE_WITH_CALLS,
+    KNOWN_REWARDS, PROSE_FOR_ZERO,
+};

@@ -26,6 +26,7 @@ pub const KNOWN_REWARDS: &[&str] = &[
     "tool_call_overall",
     "tool_call_parseable",
     "tool_call_format",
+    "tool_call_concise",
 ];
 
 /// A reward function, by its `--reward-functions` name.
@@ -63,6 +64,13 @@ pub enum Reward {
     /// iff the output calls nothing and holds no broken call (a plain-text
     /// reply is the right format then).
     Format,
+    /// `tool_call_concise`: 1 while the text outside the calls (reasoning
+    /// blocks excluded) stays within a small allowance, falling linearly to
+    /// 0 as it grows (see [`prose_chars`]): the guide's "negative reward for
+    /// verbose outputs". Group advantages only see differences, so this
+    /// score with a positive weight penalises verbosity exactly as a
+    /// negative-valued penalty would.
+    Concise,
 }
 
 impl Reward {
@@ -71,13 +79,14 @@ impl Reward {
     /// ```
     /// assert_eq!(grpo_rewards::Reward::ALL.len(), grpo_rewards::KNOWN_REWARDS.len());
     /// ```
-    pub const ALL: [Reward; 6] = [
+    pub const ALL: [Reward; 7] = [
         Reward::Exact,
         Reward::Function,
         Reward::Params,
         Reward::Overall,
         Reward::Parseable,
         Reward::Format,
+        Reward::Concise,
     ];
 
     /// The `--reward-functions` name.
@@ -93,6 +102,7 @@ impl Reward {
             Reward::Overall => "tool_call_overall",
             Reward::Parseable => "tool_call_parseable",
             Reward::Format => "tool_call_format",
+            Reward::Concise => "tool_call_concise",
         }
     }
 
@@ -124,6 +134,7 @@ impl Reward {
                     indicator(p.calls.is_empty() && p.errors.is_empty())
                 }
             }
+            Reward::Concise => conciseness(prose_chars(eval.completion), eval.reference),
         }
     }
 }
@@ -147,6 +158,108 @@ impl FromStr for Reward {
                 name: name.to_owned(),
             })
     }
+}
+
+/// Prose characters [`Reward::Concise`] lets pass when calls are expected:
+/// a short lead-in such as "Sure:" costs nothing.
+pub const FREE_PROSE_WITH_CALLS: usize = 16;
+/// Prose characters [`Reward::Concise`] lets pass when no call is expected,
+/// where a short plain-text reply is the right answer.
+pub const FREE_PROSE_WITHOUT_CALLS: usize = 200;
+/// Prose characters beyond the allowance at which [`Reward::Concise`]
+/// reaches 0.
+pub const PROSE_FOR_ZERO: usize = 200;
+/// Lines a call may span before [`prose_chars`] stops waiting for it to
+/// close; bounds the work of one completion to a constant times its length.
+const MAX_CALL_LINES: usize = 32;
+
+/// `tool_call_concise` of a completion with `prose` prose characters.
+fn conciseness(prose: usize, reference: &Reference) -> f32 {
+    let free = if reference.expects_call() {
+        FREE_PROSE_WITH_CALLS
+    } else {
+        FREE_PROSE_WITHOUT_CALLS
+    };
+    let excess = prose.saturating_sub(free) as f32;
+    1.0 - (excess / PROSE_FOR_ZERO as f32).min(1.0)
+}
+
+/// Non-whitespace characters of `text` outside its calls, their envelopes,
+/// code fences, end-of-turn tokens and `<think>` reasoning: the prose a
+/// verbose model adds around its calls.
+///
+/// The text is read in chunks of whole lines: a chunk is one line, extended
+/// line by line while it ends inside a call, an envelope or a fence (up to
+/// 32 lines), and it is prose when the parser does not find it clean. A
+/// line that mentions a call inside a sentence is prose, as it is for the
+/// parser; a call cut off by the end of the text is not (that is
+/// truncation, which `tool_call_format` scores).
+///
+/// ```
+/// use grpo_rewards::prose_chars;
+///
+/// assert_eq!(prose_chars("<think>long reasoning</think>\nf(x=1)"), 0);
+/// assert_eq!(prose_chars("Sure!\nf(x=1)\nDone."), "Sure!Done.".len());
+/// assert_eq!(prose_chars("<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>"), 0);
+/// ```
+pub fn prose_chars(text: &str) -> usize {
+    let body = without_reasoning(text);
+    let mut starts: Vec<usize> = vec![0];
+    starts.extend(body.match_indices('\n').map(|(i, _)| i + 1));
+    if starts.last() == Some(&body.len()) {
+        starts.pop();
+    }
+    let end_of = |line: usize| starts.get(line + 1).copied().unwrap_or(body.len());
+    let mut prose = 0;
+    let mut line = 0;
+    while line < starts.len() {
+        let mut last = line;
+        loop {
+            let chunk = &body[starts[line]..end_of(last)];
+            let parsed = crate::parse::extract_function_calls(chunk);
+            let open = parsed.truncated
+                || parsed
+                    .errors
+                    .iter()
+                    .any(|e| matches!(e.kind, crate::parse::ParseErrorKind::Unclosed { .. }));
+            let more = last + 1 < starts.len();
+            if open && more && last - line + 1 < MAX_CALL_LINES {
+                last += 1;
+                continue;
+            }
+            let cut_by_the_end = parsed.truncated && !more;
+            if !parsed.clean && !cut_by_the_end {
+                prose += chunk.chars().filter(|c| !c.is_whitespace()).count();
+            }
+            break;
+        }
+        line = last + 1;
+    }
+    prose
+}
+
+/// `text` without its `<think>` blocks (an unclosed one runs to the end; a
+/// `</think>` with no opening ends a block the prompt opened).
+fn without_reasoning(text: &str) -> String {
+    const OPEN: &str = "<think>";
+    const CLOSE: &str = "</think>";
+    let mut rest = text;
+    if let Some(close) = rest.find(CLOSE) {
+        if !rest[..close].contains(OPEN) {
+            rest = &rest[close + CLOSE.len()..];
+        }
+    }
+    let mut out = String::with_capacity(rest.len());
+    while let Some(open) = rest.find(OPEN) {
+        out.push_str(&rest[..open]);
+        out.push('\n');
+        let inside = &rest[open + OPEN.len()..];
+        rest = inside
+            .find(CLOSE)
+            .map_or("", |c| &inside[c + CLOSE.len()..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Everything a reward may look at for one completion: the text, its
@@ -230,18 +343,18 @@ mod tests {
 
     #[test]
     fn parseable_pays_for_calling_when_nothing_applies_but_format_does_not() {
-        // exact, function, params, overall, parseable, format
+        // exact, function, params, overall, parseable, format, concise
         assert_eq!(
             scores("get_weather(city='Paris')", ""),
-            [0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+            [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0]
         );
         assert_eq!(
             scores("No tool fits this request.", ""),
-            [1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
+            [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0]
         );
         assert_eq!(
             scores("<tool_call>{\"name\": ", ""),
-            [1.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+            [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0]
         );
     }
 
@@ -256,5 +369,47 @@ mod tests {
             0.0,
             "unclosed"
         );
+    }
+
+    #[test]
+    fn concise_counts_only_the_prose_around_calls() {
+        let concise = |completion: &str, answer: &str| scores(completion, answer)[6];
+        // Calls in any envelope, reasoning and end-of-turn tokens are free.
+        assert_eq!(prose_chars("f(x=1)\ng(y='a')<|im_end|>"), 0);
+        assert_eq!(
+            prose_chars(
+                "<think>\nThe user wants f.\nSo I call it.\n</think>\n```python\nf(x=1)\n```"
+            ),
+            0
+        );
+        assert_eq!(
+            prose_chars("[\n  {\"name\": \"f\",\n   \"arguments\": {\"x\": 1}}\n]"),
+            0,
+            "a call spanning lines is one chunk"
+        );
+        // A call inside a sentence is prose, as the parser reads it.
+        assert_eq!(
+            prose_chars("I would call f(x=1) here."),
+            "Iwouldcallf(x=1)here.".len()
+        );
+        // Truncation is not verbosity.
+        assert_eq!(prose_chars("f(x=1)\ng(y='a"), 0);
+        assert_eq!(concise("Sure:\nf(x=1)", "f(x=1)"), 1.0);
+        let rambling = format!("{}\nf(x=1)", "This is a very long explanation. ".repeat(20));
+        assert_eq!(concise(&rambling, "f(x=1)"), 0.0);
+        let some = format!(
+            "{}\nf(x=1)",
+            "a".repeat(FREE_PROSE_WITH_CALLS + PROSE_FOR_ZERO / 2)
+        );
+        assert!((concise(&some, "f(x=1)") - 0.5).abs() < 1e-6);
+        // With nothing to call, a short reply is the answer and costs nothing.
+        assert_eq!(concise("No listed function can book a flight.", ""), 1.0);
+    }
+
+    #[test]
+    fn concise_work_stays_linear_on_unclosed_envelopes() {
+        let text = "<tool_call>\n".repeat(20_000);
+        // Each chunk stops waiting after MAX_CALL_LINES lines.
+        assert!(prose_chars(&text) > 0);
     }
 }

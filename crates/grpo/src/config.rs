@@ -10,10 +10,13 @@ use grpo_policy::adapters::{AdapterConfig, FineTuneType, LoraParameters, ATTENTI
 use grpo_policy::sample::Sampler;
 use serde::{Deserialize, Serialize};
 
+use crate::curriculum::Curriculum;
 use crate::error::{Error, Result};
 use crate::loss::{LossConfig, LossType};
 use crate::optimizer::AdamWConfig;
+use crate::phases::{Phase, PhasePlan};
 use crate::schedule::{Decay, LrSchedule};
+use crate::thinking::Thinking;
 
 /// The learning-rate schedule's shape.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,8 +132,12 @@ pub struct TrainConfig {
     pub think_start: String,
     /// Closing reasoning tag.
     pub think_end: String,
-    /// Two-phase recovery samples per group (-1: off).
+    /// Two-phase recovery: samples per group continued after a forced end
+    /// of reasoning (-1: off; N >= 0: at most N per group).
     pub two_phase_samples_per_group: i64,
+    /// Two-phase recovery: tokens of answer sampled after the forced end of
+    /// reasoning.
+    pub two_phase_answer_length: usize,
     /// Scaffold completions with a fraction of the reference answer.
     pub curriculum_enabled: bool,
     /// Scaffold fraction at the start.
@@ -139,6 +146,10 @@ pub struct TrainConfig {
     pub curriculum_end_ratio: f32,
     /// Iterations over which the scaffold fraction moves.
     pub curriculum_steps: usize,
+    /// Training phases applied in order, each with its iterations, rewards
+    /// and optionally learning rate (empty: one phase with the settings
+    /// above). Their iterations must add up to `iters`.
+    pub phases: Vec<Phase>,
 }
 
 impl Default for TrainConfig {
@@ -190,10 +201,12 @@ impl Default for TrainConfig {
             think_start: "<think>".into(),
             think_end: "</think>".into(),
             two_phase_samples_per_group: -1,
+            two_phase_answer_length: 64,
             curriculum_enabled: false,
             curriculum_start_ratio: 1.0,
             curriculum_end_ratio: 0.0,
             curriculum_steps: 500,
+            phases: Vec::new(),
         }
     }
 }
@@ -283,33 +296,94 @@ impl TrainConfig {
         self.loss_config().validate()?;
         self.schedule().validate()?;
         self.rewards()?;
-        self.unsupported()
+        self.strategies()
     }
 
-    /// The thinking, two-phase and curriculum settings are accepted at their
-    /// "off" values (the guide's tool-calling recommendation) and refused
-    /// otherwise, rather than silently ignored.
-    fn unsupported(&self) -> Result<()> {
-        let refuse = |flag: &'static str, value: String| {
-            Err(Error::InvalidConfig {
-                field: flag,
-                message: format!("{value} is not supported yet; remove the flag (tool calling needs no thinking phase)"),
-            })
-        };
-        if self.enforce_thinking {
-            return refuse("enforce_thinking", "true".into());
+    /// Checks the thinking, two-phase, curriculum and phase settings.
+    fn strategies(&self) -> Result<()> {
+        for (field, tag) in [
+            ("think_start", &self.think_start),
+            ("think_end", &self.think_end),
+        ] {
+            if tag.trim().is_empty() {
+                return Err(Error::InvalidConfig {
+                    field,
+                    message: "the reasoning tag is empty (default: <think> and </think>)".into(),
+                });
+            }
         }
-        if self.two_phase_samples_per_group != -1 {
-            return refuse(
+        if self.think_start == self.think_end {
+            return Err(Error::InvalidConfig {
+                field: "think_end",
+                message: format!(
+                    "`{}` is also the opening tag; the tags must differ",
+                    self.think_end
+                ),
+            });
+        }
+        if self.two_phase_samples_per_group < -1 {
+            return invalid(
                 "two_phase_samples_per_group",
-                self.two_phase_samples_per_group.to_string(),
+                self.two_phase_samples_per_group as f64,
+                "-1 (off) or N >= 0 (at most N samples per group)",
             );
         }
-        if self.curriculum_enabled {
-            return refuse("curriculum_enabled", "true".into());
+        if self.two_phase_samples_per_group >= 0 && self.two_phase_answer_length == 0 {
+            return invalid("two_phase_answer_length", 0.0, "an integer >= 1");
         }
-
+        if let Some(curriculum) = self.curriculum() {
+            curriculum.validate()?;
+            if self.enforce_thinking {
+                return Err(Error::InvalidConfig {
+                    field: "curriculum_enabled",
+                    message: "scaffolding puts the answer at the start of the completion, where --enforce-thinking wants the reasoning block; use one or the other".into(),
+                });
+            }
+        }
+        if let Some(plan) = self.phase_plan()? {
+            if plan.total_iters() != self.iters {
+                return Err(Error::InvalidConfig {
+                    field: "phases",
+                    message: format!(
+                        "the phases add up to {} iterations but iters is {}; make them agree (leave iters out of the file to use the phases' total)",
+                        plan.total_iters(),
+                        self.iters
+                    ),
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// The reasoning tags and whether a leading reasoning block is required.
+    pub fn thinking(&self) -> Thinking {
+        Thinking {
+            start: self.think_start.clone(),
+            end: self.think_end.clone(),
+            enforce: self.enforce_thinking,
+        }
+    }
+
+    /// The scaffold schedule, when curriculum scaffolding is on.
+    pub fn curriculum(&self) -> Option<Curriculum> {
+        self.curriculum_enabled.then_some(Curriculum {
+            start_ratio: self.curriculum_start_ratio,
+            end_ratio: self.curriculum_end_ratio,
+            steps: self.curriculum_steps,
+        })
+    }
+
+    /// The most samples per group two-phase recovery continues (`None`: off).
+    pub fn recovery_limit(&self) -> Option<usize> {
+        usize::try_from(self.two_phase_samples_per_group).ok()
+    }
+
+    /// The training phases, resolved (`None` without `phases`).
+    pub fn phase_plan(&self) -> Result<Option<PhasePlan>> {
+        if self.phases.is_empty() {
+            return Ok(None);
+        }
+        PhasePlan::new(&self.phases).map(Some)
     }
 
     /// The resolved reward functions.
@@ -431,13 +505,43 @@ mod tests {
         assert!(c.validate().is_err());
         let c = TrainConfig {
             enforce_thinking: true,
+            curriculum_enabled: true,
             ..TrainConfig::default()
         };
-        assert!(c
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("not supported yet"));
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("curriculum_enabled"), "{err}");
+        let c = TrainConfig {
+            two_phase_samples_per_group: -2,
+            ..TrainConfig::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("two_phase_samples_per_group"), "{err}");
+    }
+
+    #[test]
+    fn the_strategies_validate_and_resolve() {
+        let c = TrainConfig {
+            enforce_thinking: true,
+            two_phase_samples_per_group: 2,
+            ..TrainConfig::default()
+        };
+        c.validate().unwrap();
+        assert_eq!(c.recovery_limit(), Some(2));
+        assert!(c.thinking().enforce);
+        assert_eq!(TrainConfig::default().recovery_limit(), None);
+        let c: TrainConfig = serde_json::from_value(serde_json::json!({
+            "iters": 30,
+            "phases": [
+                {"iters": 10, "reward_functions": ["tool_call_function"]},
+                {"iters": 20, "reward_functions": ["tool_call_exact"], "learning_rate": 2e-5},
+            ],
+        }))
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.phase_plan().unwrap().unwrap().len(), 2);
+        let c = TrainConfig { iters: 31, ..c };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("add up to 30"), "{err}");
     }
 
     #[test]

@@ -14,9 +14,10 @@ use grpo_rewards::Reference;
 use crate::advantages::AdvantageConfig;
 use crate::error::Result;
 use crate::loss::{grpo_loss, LossInputs, LossOutput};
-use crate::metrics::StepMetrics;
+use crate::metrics::{StepMetrics, StrategyMetrics};
 use crate::rollout::{self, PromptSet, Rollout, RolloutConfig};
 use crate::trainer::{key_for, Learned, Stream, Trainer};
+use crate::two_phase::Recovery;
 use crate::update;
 
 impl Trainer {
@@ -32,11 +33,20 @@ impl Trainer {
             .collect();
         let references: Vec<&Reference> =
             batch.iter().map(|&i| &self.train.references[i]).collect();
+        let (scaffold_ratio, scaffolds) = self.scaffolds(&batch, iteration);
+        let thinking = c.thinking();
+        let recovery_key = key_for(c.seed, Stream::Recovery, iteration as u64)?;
+        let recovery = c.recovery_limit().map(|limit| Recovery {
+            samples_per_group: limit,
+            answer_tokens: c.two_phase_answer_length,
+            key: &recovery_key,
+        });
         let rollout = rollout::collect(
             &self.policy,
             PromptSet {
                 tokens: &prompts,
                 references: &references,
+                scaffolds: &scaffolds,
             },
             RolloutConfig {
                 group_size: c.group_size,
@@ -47,6 +57,8 @@ impl Trainer {
                     scale_by_std: c.scale_rewards,
                     ..AdvantageConfig::default()
                 },
+                thinking: &thinking,
+                recovery,
             },
             &key_for(c.seed, Stream::Rollout, iteration as u64)?,
         )?;
@@ -58,6 +70,15 @@ impl Trainer {
         let learned = self.learn(&prompts, &rollout, iteration)?;
         let train_time = train_start.elapsed().as_secs_f32();
         let prompt_tokens: usize = prompts.iter().map(Vec::len).sum();
+        let strategy = StrategyMetrics {
+            phase: self.phase.map(|i| i + 1),
+            scaffold_ratio,
+            recovered: recovery.map(|_| rollout.recovered.iter().filter(|r| **r).count()),
+            thinking_fraction: thinking.enforce.then(|| {
+                rollout.reasoned.iter().filter(|r| **r).count() as f32
+                    / rollout.rows().max(1) as f32
+            }),
+        };
         let rows = rollout.rows().max(1) as f32;
         let c = &self.config;
         Ok(StepMetrics {
@@ -78,12 +99,12 @@ impl Trainer {
             ratio_mean: learned.ratio_mean,
             grad_norm: learned.grad_norm,
             learning_rate: learned.lr,
-            completion_length: rollout.total_tokens() as f32 / rows,
+            completion_length: rollout.sampled_tokens() as f32 / rows,
             truncated_fraction: rollout.truncated_fraction(),
             parseable_fraction: rollout.parseable.iter().filter(|p| **p).count() as f32 / rows,
             zero_variance_groups: rollout.stats.zero_variance_groups,
             groups: rollout.stats.groups,
-            rollout_tokens_per_s: rollout.total_tokens() as f32
+            rollout_tokens_per_s: rollout.sampled_tokens() as f32
                 / rollout.generation_time.as_secs_f32().max(1e-6),
             train_tokens_per_s: (c.num_iterations * (prompt_tokens + rollout.total_tokens()))
                 as f32
@@ -91,6 +112,7 @@ impl Trainer {
             step_s: start.elapsed().as_secs_f32(),
             peak_memory_bytes: mlx_rs::memory::peak_memory()? as u64,
             skipped: learned.skipped,
+            strategy,
         })
     }
 
@@ -106,17 +128,17 @@ impl Trainer {
         let temperature = c.temperature;
         let prompt_batch = PromptBatch::new(prompts)?;
         let completions = CompletionBatch::new(&rollout.tokens);
+        // Given tokens (scaffold, forced end of reasoning) carry no loss.
+        let sampled = rollout.sampled_mask();
         let mask = if c.mask_truncated_completions {
             let keep: Vec<f32> = rollout
                 .finish
                 .iter()
                 .map(|f| if *f == FinishReason::Length { 0.0 } else { 1.0 })
                 .collect();
-            completions
-                .mask
-                .multiply(Array::from_slice(&keep, &[keep.len() as i32, 1]))?
+            sampled.multiply(Array::from_slice(&keep, &[keep.len() as i32, 1]))?
         } else {
-            completions.mask.clone()
+            sampled
         };
         let advantages = Array::from_slice(&rollout.advantages, &[rollout.rows() as i32]);
         let model = &self.policy.model;
@@ -149,7 +171,7 @@ impl Trainer {
             None
         };
         let loss_config = c.loss_config();
-        let schedule = c.schedule();
+        let schedule = self.schedule_now();
         let trainable: Vec<String> = adapters::trainable(model, &self.adapter_config)
             .into_iter()
             .map(|(n, _)| n)

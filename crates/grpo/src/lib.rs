@@ -16,6 +16,10 @@
 //! - [`schedule::LrSchedule`]: constant, warmup and cosine learning rates.
 //! - [`checkpoint`]: crash-safe checkpoint directories and
 //!   [`checkpoint::TrainerState`].
+//! - Training strategies (`docs/strategies.md`): [`thinking`] (reasoning
+//!   blocks, `--enforce-thinking`), [`two_phase`] (recovery of samples cut
+//!   inside their reasoning), [`curriculum`] (answer scaffolding) and
+//!   [`phases`] (progressive rewards in one run).
 //!
 //! # Example
 //!
@@ -59,6 +63,7 @@
 pub mod advantages;
 pub mod checkpoint;
 pub mod config;
+pub mod curriculum;
 mod error;
 pub mod eval;
 mod grpo_step;
@@ -66,11 +71,14 @@ pub mod loss;
 pub mod metrics;
 pub mod observer;
 pub mod optimizer;
+pub mod phases;
 pub mod rollout;
 pub mod schedule;
 mod sft_step;
 pub mod tasks;
+pub mod thinking;
 pub mod trainer;
+pub mod two_phase;
 pub mod update;
 pub mod watchdog;
 

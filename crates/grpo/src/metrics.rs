@@ -57,6 +57,50 @@ pub struct StepMetrics {
     pub peak_memory_bytes: u64,
     /// Whether the update was skipped (non-finite loss or gradient).
     pub skipped: bool,
+    /// What the training strategies did (keys present only when in use).
+    #[serde(flatten)]
+    pub strategy: StrategyMetrics,
+}
+
+/// The measurements of the training strategies; each is `None` (and absent
+/// from `metrics.jsonl`) when its strategy is off.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StrategyMetrics {
+    /// Training phase in force, from 1 (with `phases`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<usize>,
+    /// Fraction of the reference answer given as scaffold (with
+    /// `--curriculum-enabled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaffold_ratio: Option<f32>,
+    /// Completions continued by two-phase recovery (with
+    /// `--two-phase-samples-per-group` >= 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<usize>,
+    /// Fraction of completions that opened with a closed reasoning block
+    /// (with `--enforce-thinking`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_fraction: Option<f32>,
+}
+
+impl StrategyMetrics {
+    /// The report line, when any strategy is in use.
+    fn report(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(p) = self.phase {
+            parts.push(format!("phase {p}"));
+        }
+        if let Some(r) = self.scaffold_ratio {
+            parts.push(format!("scaffold ratio {r:.2}"));
+        }
+        if let Some(n) = self.recovered {
+            parts.push(format!("recovered {n}"));
+        }
+        if let Some(f) = self.thinking_fraction {
+            parts.push(format!("{:.0}% reasoned", 100.0 * f));
+        }
+        (!parts.is_empty()).then(|| format!("  {}", parts.join(" | ")))
+    }
 }
 
 impl StepMetrics {
@@ -99,6 +143,10 @@ impl StepMetrics {
             self.step_s,
             self.peak_memory_bytes as f64 / 1e6,
         );
+        if let Some(line) = self.strategy.report() {
+            s.push('\n');
+            s.push_str(&line);
+        }
         if self.skipped {
             s.push_str("\n  update skipped: non-finite loss or gradient");
         }
@@ -192,6 +240,7 @@ pub(crate) mod tests {
             step_s: 1.5,
             peak_memory_bytes: 100_000_000,
             skipped: false,
+            strategy: StrategyMetrics::default(),
         }
     }
 
@@ -205,6 +254,32 @@ pub(crate) mod tests {
         );
         assert_eq!(lines[1], "  tool_call_exact: 0.125");
         assert_eq!(lines[2], "  tool_call_function: 0.625");
+    }
+
+    #[test]
+    fn strategy_metrics_appear_only_when_in_use() {
+        let plain = serde_json::to_value(sample()).unwrap();
+        for key in ["phase", "scaffold_ratio", "recovered", "thinking_fraction"] {
+            assert!(plain.get(key).is_none(), "{key}");
+        }
+        assert!(!sample().report().contains("phase"));
+        let m = StepMetrics {
+            strategy: StrategyMetrics {
+                phase: Some(2),
+                scaffold_ratio: Some(0.5),
+                recovered: Some(3),
+                thinking_fraction: None,
+            },
+            ..sample()
+        };
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["phase"], 2);
+        assert_eq!(v["scaffold_ratio"], 0.5);
+        assert_eq!(v["recovered"], 3);
+        assert_eq!(serde_json::from_value::<StepMetrics>(v).unwrap(), m);
+        assert!(m
+            .report()
+            .ends_with("  phase 2 | scaffold ratio 0.50 | recovered 3"));
     }
 
     #[test]

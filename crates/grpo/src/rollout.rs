@@ -4,17 +4,26 @@
 //! Rows are prompt-major: completion `j` of prompt `p` is row
 //! `p * group_size + j`, in every vector here and in every tensor built from
 //! them. This is the only place that states it.
+//!
+//! A completion may hold tokens that were given rather than sampled: the
+//! scaffold at its start ([`crate::curriculum`]) and the forced end of
+//! reasoning of a recovered sample ([`crate::two_phase`]). They are part of
+//! the completion for decoding and rewards, and carry no loss
+//! ([`Rollout::sampled_mask`]).
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use grpo_policy::generate::FinishReason;
+use grpo_policy::generate::{FinishReason, Generation};
 use grpo_policy::mlx_rs::Array;
 use grpo_policy::policy::Policy;
 use grpo_policy::sample::Sampler;
 use grpo_rewards::{Reference, RewardSet};
 
 use crate::advantages::{group_relative, AdvantageConfig, AdvantageStats};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::thinking::{Block, Thinking};
+use crate::two_phase::{self, Recovery};
 
 /// The prompts of one iteration and what to compare their completions with.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +32,9 @@ pub struct PromptSet<'a> {
     pub tokens: &'a [Vec<u32>],
     /// The expected answer of each prompt.
     pub references: &'a [&'a Reference],
+    /// Tokens given at the start of each prompt's completions (curriculum
+    /// scaffolding): one per prompt, or none at all.
+    pub scaffolds: &'a [Vec<u32>],
 }
 
 /// How completions are sampled and scored.
@@ -38,6 +50,49 @@ pub struct RolloutConfig<'a> {
     pub rewards: &'a RewardSet,
     /// Advantage normalisation.
     pub advantages: AdvantageConfig,
+    /// Reasoning tags, and whether a leading reasoning block is required.
+    pub thinking: &'a Thinking,
+    /// Two-phase recovery of samples cut inside their reasoning (`None`: off).
+    pub recovery: Option<Recovery<'a>>,
+}
+
+/// Completions as sampled, before decoding and scoring.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sampled {
+    /// Token ids per row, given tokens included.
+    pub tokens: Vec<Vec<u32>>,
+    /// Sampling-time log-probs per row (0 for given tokens).
+    pub logprobs: Vec<Vec<f32>>,
+    /// Why each row stopped.
+    pub finish: Vec<FinishReason>,
+    /// Token ranges of each row that were given rather than sampled.
+    pub forced: Vec<Vec<Range<usize>>>,
+    /// Whether each row was continued by two-phase recovery.
+    pub recovered: Vec<bool>,
+}
+
+impl Sampled {
+    /// The rows of `generation`, each after its prompt's scaffold (`group`
+    /// rows per prompt; `scaffolds` empty for none).
+    pub fn after_scaffolds(generation: Generation, scaffolds: &[Vec<u32>], group: usize) -> Self {
+        let rows = generation.tokens.len();
+        let mut out = Self {
+            tokens: generation.tokens,
+            logprobs: generation.logprobs,
+            finish: generation.finish,
+            forced: vec![Vec::new(); rows],
+            recovered: vec![false; rows],
+        };
+        for (row, forced) in out.forced.iter_mut().enumerate() {
+            let Some(given) = scaffolds.get(row / group).filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            out.tokens[row].splice(0..0, given.iter().copied());
+            out.logprobs[row].splice(0..0, std::iter::repeat_n(0.0, given.len()));
+            forced.push(0..given.len());
+        }
+        out
+    }
 }
 
 /// Sampled completions with their scores.
@@ -49,8 +104,15 @@ pub struct Rollout {
     pub tokens: Vec<Vec<u32>>,
     /// Sampling-time log-probs per row.
     pub sampling_logprobs: Vec<Vec<f32>>,
-    /// Decoded completion text per row.
+    /// Decoded completion text per row (given tokens included).
     pub texts: Vec<String>,
+    /// Token ranges of each row that were given rather than sampled
+    /// (scaffold, forced end of reasoning); they carry no loss.
+    pub forced: Vec<Vec<Range<usize>>>,
+    /// Whether each row was continued by two-phase recovery.
+    pub recovered: Vec<bool>,
+    /// Whether each row opened with a closed reasoning block.
+    pub reasoned: Vec<bool>,
     /// Why each row stopped.
     pub finish: Vec<FinishReason>,
     /// `[reward][row]`: each reward function's score.
@@ -75,9 +137,32 @@ impl Rollout {
         self.tokens.len()
     }
 
-    /// Total generated tokens.
+    /// Total completion tokens, given ones included.
     pub fn total_tokens(&self) -> usize {
         self.tokens.iter().map(Vec::len).sum()
+    }
+
+    /// Total sampled tokens (given ones left out).
+    pub fn sampled_tokens(&self) -> usize {
+        let given: usize = self.forced.iter().flatten().map(|r| r.len()).sum();
+        self.total_tokens() - given
+    }
+
+    /// `[rows, len]` float32: 1 on sampled tokens, 0 on given tokens and on
+    /// padding, with `len` the longest row (at least 1), as
+    /// [`CompletionBatch`](grpo_policy::logprobs::CompletionBatch) pads: the
+    /// loss mask.
+    pub fn sampled_mask(&self) -> Array {
+        let len = self.tokens.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let mut mask = vec![0.0f32; self.rows() * len];
+        for (row, tokens) in self.tokens.iter().enumerate() {
+            let line = &mut mask[row * len..row * len + tokens.len()];
+            line.fill(1.0);
+            for r in self.forced.get(row).into_iter().flatten() {
+                line[r.clone()].fill(0.0);
+            }
+        }
+        Array::from_slice(&mask, &[self.rows() as i32, len as i32])
     }
 
     /// Fraction of completions cut by the length limit.
@@ -100,34 +185,56 @@ pub fn collect(
     key: &Array,
 ) -> Result<Rollout> {
     let start = Instant::now();
-    let generation = policy.generate(
-        prompts.tokens,
-        config.group_size,
-        config.max_tokens,
-        config.sampler,
-        key,
-    )?;
+    let group = config.group_size;
+    let opened = opened_in_prompt(policy, prompts.tokens, config.thinking)?;
+    let sampled = sample(policy, &prompts, &config, &opened, key)?;
     let generation_time = start.elapsed();
 
     let start = Instant::now();
-    let texts = policy.decode(&generation.tokens)?;
+    let texts = policy.decode(&sampled.tokens)?;
     let references: Vec<&Reference> = prompts
         .references
         .iter()
-        .flat_map(|r| std::iter::repeat_n(*r, config.group_size))
+        .flat_map(|r| std::iter::repeat_n(*r, group))
         .collect();
-    let scores = config.rewards.score_batch(&texts, &references)?;
-    let parseable = texts
+    let scored: Vec<String> = texts
+        .iter()
+        .enumerate()
+        .map(|(row, t)| {
+            config
+                .thinking
+                .scored_text(t, opened[row / group])
+                .into_owned()
+        })
+        .collect();
+    let mut scores = config.rewards.score_batch(&scored, &references)?;
+    let reasoned: Vec<bool> = texts
+        .iter()
+        .enumerate()
+        .map(|(row, t)| config.thinking.block(t, opened[row / group]) == Block::Leading)
+        .collect();
+    if config.thinking.enforce {
+        for (row, ok) in reasoned.iter().enumerate() {
+            if !ok {
+                scores.per_reward.iter_mut().for_each(|c| c[row] = 0.0);
+                scores.total[row] = 0.0;
+            }
+        }
+    }
+    let parseable = scored
         .iter()
         .map(|t| !grpo_rewards::extract_function_calls(t).calls.is_empty())
         .collect();
-    let advantages = group_relative(&scores.total, config.group_size, &config.advantages)?;
+    let advantages = group_relative(&scores.total, group, &config.advantages)?;
     Ok(Rollout {
-        group_size: config.group_size,
-        tokens: generation.tokens,
-        sampling_logprobs: generation.logprobs,
+        group_size: group,
+        tokens: sampled.tokens,
+        sampling_logprobs: sampled.logprobs,
         texts,
-        finish: generation.finish,
+        forced: sampled.forced,
+        recovered: sampled.recovered,
+        reasoned,
+        finish: sampled.finish,
         reward_columns: scores.per_reward,
         rewards: scores.total,
         advantages: advantages.values,
@@ -136,4 +243,103 @@ pub fn collect(
         generation_time,
         scoring_time: start.elapsed(),
     })
+}
+
+/// Generates the completions: each prompt's scaffold is appended to it for
+/// generation (so it costs none of the length budget) and then moved to the
+/// front of the completion as given tokens; then samples cut inside their
+/// reasoning are recovered.
+fn sample(
+    policy: &Policy,
+    prompts: &PromptSet<'_>,
+    config: &RolloutConfig<'_>,
+    opened: &[bool],
+    key: &Array,
+) -> Result<Sampled> {
+    let group = config.group_size;
+    if !prompts.scaffolds.is_empty() && prompts.scaffolds.len() != prompts.tokens.len() {
+        return Err(Error::InvalidConfig {
+            field: "scaffolds",
+            message: format!(
+                "{} scaffolds for {} prompts (give one per prompt, or none)",
+                prompts.scaffolds.len(),
+                prompts.tokens.len()
+            ),
+        });
+    }
+    let scaffolded: Vec<Vec<u32>>;
+    let generation_prompts = if prompts.scaffolds.is_empty() {
+        prompts.tokens
+    } else {
+        scaffolded = prompts
+            .tokens
+            .iter()
+            .zip(prompts.scaffolds)
+            .map(|(p, s)| [p.as_slice(), s.as_slice()].concat())
+            .collect();
+        &scaffolded
+    };
+    let generation = policy.generate(
+        generation_prompts,
+        group,
+        config.max_tokens,
+        config.sampler,
+        key,
+    )?;
+    let mut sampled = Sampled::after_scaffolds(generation, prompts.scaffolds, group);
+    let Some(recovery) = config.recovery else {
+        return Ok(sampled);
+    };
+    let texts = policy.decode(&sampled.tokens)?;
+    let unclosed: Vec<bool> = texts
+        .iter()
+        .enumerate()
+        .map(|(row, t)| config.thinking.block(t, opened[row / group]) == Block::Unclosed)
+        .collect();
+    let rows = two_phase::select(
+        &sampled.finish,
+        &unclosed,
+        group,
+        recovery.samples_per_group,
+    );
+    if rows.is_empty() {
+        return Ok(sampled);
+    }
+    let think_end = policy.tokenizer.encode(&config.thinking.end, false)?;
+    two_phase::recover(
+        &mut sampled,
+        &rows,
+        &think_end,
+        prompts.tokens,
+        group,
+        |contexts| {
+            Ok(policy.generate(
+                contexts,
+                1,
+                recovery.answer_tokens,
+                config.sampler,
+                recovery.key,
+            )?)
+        },
+    )?;
+    Ok(sampled)
+}
+
+/// Whether each prompt leaves its completions inside a reasoning block (a
+/// chat template that ends the generation prompt with the opening tag).
+fn opened_in_prompt(
+    policy: &Policy,
+    prompts: &[Vec<u32>],
+    thinking: &Thinking,
+) -> Result<Vec<bool>> {
+    // The opening tag is a few tokens at most; a generous tail decodes it
+    // whole whatever the tokenizer.
+    const TAIL_TOKENS: usize = 16;
+    prompts
+        .iter()
+        .map(|p| {
+            let tail = &p[p.len().saturating_sub(TAIL_TOKENS)..];
+            Ok(thinking.opened_by(&policy.tokenizer.decode(tail, false)?))
+        })
+        .collect()
 }

@@ -85,6 +85,7 @@ impl Trainer {
             step_s: elapsed,
             peak_memory_bytes: mlx_rs::memory::peak_memory()? as u64,
             skipped: applied.skipped,
+            strategy: Default::default(),
         })
     }
 }

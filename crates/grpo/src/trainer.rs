@@ -26,6 +26,7 @@ use crate::eval::{evaluate, EvalOptions, EvalReport};
 use crate::metrics::{truncate_after, JsonlLog, StepMetrics};
 use crate::observer::{Observer, RunInfo};
 use crate::optimizer::AdamW;
+use crate::phases::PhasePlan;
 use crate::rollout::Rollout;
 use crate::tasks::TaskSet;
 use crate::watchdog::Watchdog;
@@ -68,6 +69,9 @@ pub struct Trainer {
     pub(crate) optimizer: AdamW,
     pub(crate) cursor: EpochCursor,
     pub(crate) done: usize,
+    /// The training phases, and the one in force.
+    pub(crate) phases: Option<PhasePlan>,
+    pub(crate) phase: Option<usize>,
     resumed_from: Option<PathBuf>,
     metrics_log: JsonlLog,
     rollout_log: JsonlLog,
@@ -90,6 +94,7 @@ pub(crate) enum Stream {
     Rollout = 1,
     Dropout = 2,
     Eval = 3,
+    Recovery = 4,
 }
 
 /// The key of `stream` at `step`: a pure function of the seed, so that
@@ -119,6 +124,13 @@ impl Trainer {
     ) -> Result<Self> {
         config.validate()?;
         let rewards = config.rewards()?;
+        let phases = config.phase_plan()?;
+        if phases.is_some() && objective == Objective::Sft {
+            return Err(Error::InvalidConfig {
+                field: "phases",
+                message: "phases switch GRPO rewards; supervised fine-tuning has none".into(),
+            });
+        }
         let root = config.adapter_path.clone();
         std::fs::create_dir_all(&root).map_err(Error::io("creating", &root))?;
         let latest = if resume {
@@ -201,7 +213,7 @@ impl Trainer {
                 }
             }
         }
-        if objective == Objective::Sft {
+        if objective == Objective::Sft || config.curriculum_enabled {
             train.add_targets(&policy, train_examples)?;
         }
         Ok(Self {
@@ -218,6 +230,8 @@ impl Trainer {
             optimizer,
             cursor,
             done,
+            phases,
+            phase: None,
             resumed_from: latest,
         })
     }
@@ -271,6 +285,9 @@ impl Trainer {
                     last,
                     last_checkpoint: Some(dir),
                 });
+            }
+            if let Some(announcement) = self.enter_phase(self.done + 1)? {
+                observer.on_warning(&announcement);
             }
             let metrics = self.iteration()?;
             nan_streak = if metrics.skipped { nan_streak + 1 } else { 0 };

@@ -7,4 +7,5 @@ mod loss_golden;
 mod loss_hand;
 mod loss_properties;
 mod loss_run;
+mod strategies;
 mod trainer;
