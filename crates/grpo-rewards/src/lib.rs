@@ -235,7 +235,9 @@
 //! correct call and nothing extra was called; **`overall`** is
 //! 0.4·function + 0.4·params + 0.2·exact. **When no call is expected**
 //! (the request matches no tool), exact, function and params are 1 iff
-//! nothing was called.
+//! nothing was called; as rewards ([`Evaluation`]), a broken or truncated
+//! call attempt also scores 0 there, so that garbage cannot pass for an
+//! abstention.
 //!
 //! ```
 //! use grpo_rewards::{compare_function_calls, extract_function_calls};

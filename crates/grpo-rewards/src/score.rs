@@ -298,6 +298,8 @@ impl<'a> Evaluation<'a> {
     /// let reference = Reference::from_answer("")?;
     /// let eval = Evaluation::new("No tool can answer that.", &reference, &Default::default());
     /// assert_eq!(eval.comparison.exact_match, 1.0, "nothing called, nothing expected");
+    /// let broken = Evaluation::new("get_weather(city=\"Paris", &reference, &Default::default());
+    /// assert_eq!(broken.comparison.exact_match, 0.0, "a broken call is not an abstention");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(
@@ -306,7 +308,16 @@ impl<'a> Evaluation<'a> {
         options: &crate::compare::CompareOptions,
     ) -> Self {
         let parsed = crate::parse::extract_function_calls(completion);
-        let comparison = crate::compare::compare(&parsed.calls, reference, options, false);
+        let mut comparison = crate::compare::compare(&parsed.calls, reference, options, false);
+        if !reference.expects_call() && (parsed.truncated || !parsed.errors.is_empty()) {
+            // A broken call is an attempt to call, not an abstention: without
+            // this, garbage such as `f(x=[1, 2)` would score as a perfect
+            // "no tool applies" answer, and a policy learns to emit it.
+            comparison.exact_match = 0.0;
+            comparison.function_score = 0.0;
+            comparison.params_score = 0.0;
+            comparison.overall = 0.0;
+        }
         Evaluation {
             completion,
             parsed,
@@ -319,6 +330,47 @@ impl<'a> Evaluation<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broken_calls_are_not_abstentions() {
+        let nothing = Reference::from_answer("").unwrap();
+        let opts = Default::default();
+        // Outputs a policy produced for irrelevant requests: attempts to
+        // call that do not parse.
+        for garbage in [
+            "calculate_average(numbers=[87, 97, 91)",
+            "calculate_average(numbers=[20,\u{fffd}\")",
+            "get_weather(city=\"Par",
+            "<tool_call>{\"name\": \"get_weather\", \"arguments\": {",
+        ] {
+            let eval = Evaluation::new(garbage, &nothing, &opts);
+            for r in [
+                Reward::Exact,
+                Reward::Function,
+                Reward::Params,
+                Reward::Overall,
+                Reward::Format,
+            ] {
+                assert_eq!(r.score(&eval), 0.0, "{r} of {garbage:?}");
+            }
+        }
+        for reply in [
+            "",
+            "No tool can answer that.",
+            "I can't look up lottery numbers.",
+        ] {
+            let eval = Evaluation::new(reply, &nothing, &opts);
+            for r in [
+                Reward::Exact,
+                Reward::Function,
+                Reward::Params,
+                Reward::Overall,
+                Reward::Format,
+            ] {
+                assert_eq!(r.score(&eval), 1.0, "{r} of {reply:?}");
+            }
+        }
+    }
 
     #[test]
     fn names_round_trip_and_match_the_known_list() {
@@ -354,7 +406,7 @@ mod tests {
         );
         assert_eq!(
             scores("<tool_call>{\"name\": ", ""),
-            [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0]
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
         );
     }
 

@@ -194,11 +194,15 @@ impl<'a> Scanner<'a> {
                 }
             }
             Err(fail) => {
+                let too_deep = fail.kind == FailKind::TooDeep;
                 let failure = self.failed(fail, end);
                 // A call cut off by the end of the text keeps the complete
                 // calls before it on its line.
                 if !failure.at_end {
                     self.restore(saved);
+                    if !too_deep && python::opens_call(&self.text[pos..end]) {
+                        self.error(pos, ParseErrorKind::Malformed);
+                    }
                 }
                 Err(failure.at)
             }

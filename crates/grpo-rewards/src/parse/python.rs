@@ -158,6 +158,12 @@ pub(crate) fn starts_item(i: &str) -> bool {
     }
 }
 
+/// Whether `i` starts like a call, `name(`: a line that does so and then
+/// fails to parse is a broken call, not prose.
+pub(crate) fn opens_call(i: &str) -> bool {
+    !i.starts_with(['[', '{']) && starts_item(i)
+}
+
 /// Parses one value at the start of `i`; `depth` is the current nesting.
 pub(crate) fn value(i: &str, depth: u32) -> PResult<'_, Value> {
     let Some(&first) = i.as_bytes().first() else {

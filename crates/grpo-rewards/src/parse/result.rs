@@ -201,6 +201,10 @@ pub enum ParseErrorKind {
     /// The text ends inside a call (generation stopped mid-call).
     #[error("the text ends inside a call")]
     Truncated,
+    /// A line starts like a call (`name(`) but is not one: an unbalanced
+    /// bracket, a missing quote, a stray token (`f(x=[1, 2)`).
+    #[error("a line starts like a call but does not parse")]
+    Malformed,
     /// An envelope was opened but not closed.
     #[error("`{open}` is never closed by `{close}`")]
     Unclosed {
