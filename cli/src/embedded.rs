@@ -16,11 +16,18 @@ pub fn model() -> PathBuf {
     fixtures().join("tiny-tool-caller")
 }
 
-/// The data set's split `name` (`train`, `valid`, `test`).
+/// The data set's split `name` (`train`, `valid`, `test`): `NAME.jsonl`, or
+/// `NAME.jsonl.gz` where only that exists (the training split ships
+/// compressed).
 pub fn data(name: &str) -> PathBuf {
-    fixtures()
-        .join("tool-calling")
-        .join(format!("{name}.jsonl"))
+    let dir = fixtures().join("tool-calling");
+    let plain = dir.join(format!("{name}.jsonl"));
+    let gz = dir.join(format!("{name}.jsonl.gz"));
+    if !plain.exists() && gz.exists() {
+        gz
+    } else {
+        plain
+    }
 }
 
 /// The settings of the default GRPO run (`grpo.yaml`) or warm start

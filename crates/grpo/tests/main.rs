@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod common;
+mod learning;
 mod loss_golden;
 mod loss_hand;
 mod loss_properties;
