@@ -144,7 +144,7 @@ impl Trainer {
         let model = &self.policy.model;
         let ref_logprobs = if c.beta > 0.0 {
             let lp = completion_logprobs(
-                model,
+                self.reference.as_ref().unwrap_or(model),
                 &prompt_batch,
                 &completions,
                 group,

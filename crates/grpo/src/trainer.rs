@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use grpo_dataset::{EpochCursor, Example};
-use grpo_policy::adapters::{self, AdapterConfig};
+use grpo_policy::adapters::{self, AdapterConfig, FineTuneType};
 use grpo_policy::generate::FinishReason;
 use grpo_policy::mlx_rs::{self, random, Array};
+use grpo_policy::models::transformer::Transformer;
 use grpo_policy::policy::Policy;
 use grpo_rewards::RewardSet;
 use serde::Serialize;
@@ -62,6 +63,9 @@ pub struct Trainer {
     pub(crate) objective: Objective,
     pub(crate) config: TrainConfig,
     pub(crate) policy: Policy,
+    /// The frozen starting model of a full fine-tune with a KL penalty
+    /// (LoRA and DoRA runs use the policy with its adapters switched off).
+    pub(crate) reference: Option<Transformer>,
     pub(crate) adapter_config: AdapterConfig,
     pub(crate) train: TaskSet,
     val: Option<TaskSet>,
@@ -152,6 +156,15 @@ impl Trainer {
             "mlx_grpo".into(),
             serde_json::to_value(&config).expect("configs serialize"),
         );
+        // The KL reference of a full fine-tune is the starting weights: with
+        // no adapters to switch off, the policy itself would be its own
+        // reference and the KL term would always be 0. Arrays are replaced,
+        // never mutated, by updates, so this clone shares memory with the
+        // policy until the first step and then keeps the originals.
+        let reference = (objective == Objective::Grpo
+            && config.beta > 0.0
+            && adapter_config.fine_tune_type == FineTuneType::Full)
+            .then(|| policy.model.clone());
         let (optimizer, cursor, done) = match &latest {
             Some(dir) => {
                 policy.load_adapters(dir)?;
@@ -224,6 +237,7 @@ impl Trainer {
             config,
             policy,
             adapter_config,
+            reference,
             train,
             val,
             rewards,

@@ -245,3 +245,35 @@ fn gradient_checkpointing_changes_memory_not_results() {
         assert!((a.1 - b.1).abs() < 1e-5, "{a:?} vs {b:?}");
     }
 }
+
+#[test]
+fn a_full_fine_tune_measures_kl_against_its_starting_weights() {
+    let model = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let policy = tiny_model(model.path());
+    let config = grpo::config::TrainConfig {
+        iters: 3,
+        beta: 0.1,
+        learning_rate: 1e-2,
+        train_type: grpo_policy::adapters::FineTuneType::Full,
+        // Random text of varying length: rewards that differ within groups,
+        // so that the policy moves.
+        max_completion_length: 24,
+        reward_functions: vec!["tool_call_concise".into()],
+        ..quick_config(out.path())
+    };
+    let mut t = Trainer::new(config, policy, &tasks(8), None, false, Objective::Grpo).unwrap();
+    let flag = AtomicBool::new(false);
+    let mut obs = StopAfter {
+        at: usize::MAX,
+        flag: &flag,
+        seen: vec![],
+    };
+    t.run(&mut obs, &flag).unwrap();
+    let kl: Vec<f32> = obs.seen.iter().map(|m| m.kl.unwrap()).collect();
+    // Step 1 samples from the starting weights: no divergence yet. After
+    // updates the policy has moved away from them, and the KL shows it
+    // (it stayed 0 when the policy was its own reference).
+    assert!(kl[0].abs() < 1e-6, "{kl:?}");
+    assert!(kl[2] > 1e-6, "{kl:?}");
+}
