@@ -28,7 +28,7 @@ fn fixtures() -> PathBuf {
 
 fn run(batch: usize, group: usize, iters: usize) {
     let data = load(
-        &fixtures().join("tool-calling/train.jsonl"),
+        &fixtures().join("tool-calling/train.jsonl.gz"),
         &LoadOptions::default(),
     )
     .expect("the embedded data set")
