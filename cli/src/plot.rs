@@ -43,7 +43,15 @@ pub fn training_curves(dir: &Path) -> Result<PathBuf> {
     if names.is_empty() {
         title = "Validation";
     } else {
-        top.push(("mean reward".into(), series(&|r| r["mean_reward"].as_f64())));
+        let mean = series(&|r| r["mean_reward"].as_f64());
+        // Each iteration scores different prompts, so the raw line is noisy;
+        // the trailing average shows the trend.
+        let trend = trailing_mean(&mean, TREND_WINDOW);
+        top.push(("mean reward".into(), mean));
+        top.push((
+            format!("mean reward ({TREND_WINDOW}-iteration average)"),
+            trend,
+        ));
         for (i, pair) in names.iter().enumerate() {
             let name = pair[0].as_str().unwrap_or("reward").to_string();
             top.push((name, series(&|r| r["rewards"][i][1].as_f64())));
@@ -75,6 +83,25 @@ pub fn training_curves(dir: &Path) -> Result<PathBuf> {
 }
 
 type Series = Vec<(String, Vec<(f64, f64)>)>;
+
+/// Iterations averaged by the reward trend line.
+const TREND_WINDOW: usize = 10;
+
+/// The mean of each point's `window` last values (fewer at the start).
+fn trailing_mean(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, &(x, _))| {
+            let from = (i + 1).saturating_sub(window.max(1));
+            let slice = &points[from..=i];
+            (
+                x,
+                slice.iter().map(|p| p.1).sum::<f64>() / slice.len() as f64,
+            )
+        })
+        .collect()
+}
 
 fn draw(out: &Path, title: &str, rewards: &Series, loss: &[(f64, f64)], x_max: f64) -> Result<()> {
     let root = BitMapBackend::new(out, (1000, 700)).into_drawing_area();
@@ -152,4 +179,18 @@ fn register_font() -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trend_averages_the_last_window_of_points() {
+        let points = [(1.0, 0.0), (2.0, 1.0), (3.0, 2.0), (4.0, 6.0)];
+        assert_eq!(
+            trailing_mean(&points, 2),
+            [(1.0, 0.0), (2.0, 0.5), (3.0, 1.5), (4.0, 4.0)]
+        );
+    }
 }
