@@ -131,7 +131,7 @@ impl Reward {
                 if eval.reference.expects_call() {
                     indicator(p.clean && !p.truncated && !p.calls.is_empty())
                 } else {
-                    indicator(p.calls.is_empty() && p.errors.is_empty())
+                    indicator(abstains(p))
                 }
             }
             Reward::Concise => conciseness(prose_chars(eval.completion), eval.reference),
@@ -309,7 +309,7 @@ impl<'a> Evaluation<'a> {
     ) -> Self {
         let parsed = crate::parse::extract_function_calls(completion);
         let mut comparison = crate::compare::compare(&parsed.calls, reference, options, false);
-        if !reference.expects_call() && (parsed.truncated || !parsed.errors.is_empty()) {
+        if !reference.expects_call() && !abstains(&parsed) {
             // A broken call is an attempt to call, not an abstention: without
             // this, garbage such as `f(x=[1, 2)` would score as a perfect
             // "no tool applies" answer, and a policy learns to emit it.
@@ -327,9 +327,24 @@ impl<'a> Evaluation<'a> {
     }
 }
 
+/// Whether an output declines to call: no call and no broken or truncated
+/// call attempt (each of which leaves a parse error).
+fn abstains(p: &ParseResult) -> bool {
+    p.calls.is_empty() && p.errors.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rewards that score a "no tool applies" answer.
+    const ABSTENTION_SCORED: [Reward; 5] = [
+        Reward::Exact,
+        Reward::Function,
+        Reward::Params,
+        Reward::Overall,
+        Reward::Format,
+    ];
 
     #[test]
     fn broken_calls_are_not_abstentions() {
@@ -344,13 +359,7 @@ mod tests {
             "<tool_call>{\"name\": \"get_weather\", \"arguments\": {",
         ] {
             let eval = Evaluation::new(garbage, &nothing, &opts);
-            for r in [
-                Reward::Exact,
-                Reward::Function,
-                Reward::Params,
-                Reward::Overall,
-                Reward::Format,
-            ] {
+            for r in ABSTENTION_SCORED {
                 assert_eq!(r.score(&eval), 0.0, "{r} of {garbage:?}");
             }
         }
@@ -360,13 +369,7 @@ mod tests {
             "I can't look up lottery numbers.",
         ] {
             let eval = Evaluation::new(reply, &nothing, &opts);
-            for r in [
-                Reward::Exact,
-                Reward::Function,
-                Reward::Params,
-                Reward::Overall,
-                Reward::Format,
-            ] {
+            for r in ABSTENTION_SCORED {
                 assert_eq!(r.score(&eval), 1.0, "{r} of {reply:?}");
             }
         }
