@@ -28,7 +28,7 @@ fn fixtures() -> PathBuf {
 
 fn run(batch: usize, group: usize, iters: usize) {
     let data = load(
-        &fixtures().join("tool-calling/train.jsonl.gz"),
+        &grpo_dataset::split_file(&fixtures().join("tool-calling"), "train"),
         &LoadOptions::default(),
     )
     .expect("the embedded data set")

@@ -20,14 +20,7 @@ pub fn model() -> PathBuf {
 /// `NAME.jsonl.gz` where only that exists (the training split ships
 /// compressed).
 pub fn data(name: &str) -> PathBuf {
-    let dir = fixtures().join("tool-calling");
-    let plain = dir.join(format!("{name}.jsonl"));
-    let gz = dir.join(format!("{name}.jsonl.gz"));
-    if !plain.exists() && gz.exists() {
-        gz
-    } else {
-        plain
-    }
+    grpo_dataset::split_file(&fixtures().join("tool-calling"), name)
 }
 
 /// The settings of the default GRPO run (`grpo.yaml`) or warm start

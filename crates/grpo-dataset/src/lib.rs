@@ -99,7 +99,7 @@ pub use load::{load, LoadOptions, LoadReport, Loaded};
 pub use record::{Example, Message, TOOL_CALL_TYPE};
 pub use split::{shuffled_indices, split, EpochCursor, Splits};
 pub use validate::validate;
-pub use writer::{write_jsonl, write_splits, SplitCounts};
+pub use writer::{split_file, write_jsonl, write_splits, SplitCounts};
 
 /// The JSON type of a value, for messages.
 pub(crate) fn json_type_name(value: &serde_json::Value) -> &'static str {

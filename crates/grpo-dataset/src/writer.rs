@@ -88,6 +88,27 @@ pub fn write_splits(
     })
 }
 
+/// The file of split `name` (`train`, `valid`, `test`) in `dir`:
+/// `NAME.jsonl`, or `NAME.jsonl.gz` where only that exists (large splits
+/// are often shipped compressed; [`load`](crate::load) reads both).
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("train.jsonl.gz"), b"")?;
+/// assert!(grpo_dataset::split_file(dir.path(), "train").ends_with("train.jsonl.gz"));
+/// assert!(grpo_dataset::split_file(dir.path(), "test").ends_with("test.jsonl"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn split_file(dir: &Path, name: &str) -> std::path::PathBuf {
+    let plain = dir.join(format!("{name}.jsonl"));
+    let gz = dir.join(format!("{name}.jsonl.gz"));
+    if !plain.exists() && gz.exists() {
+        gz
+    } else {
+        plain
+    }
+}
+
 /// Writes the records through a buffer and hands the sink back.
 ///
 /// The buffer sits in front of the sink: serde_json writes many small

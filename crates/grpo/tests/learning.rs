@@ -27,13 +27,7 @@ fn model_dir() -> PathBuf {
 
 /// A split of the embedded data (the training split ships as `.jsonl.gz`).
 fn examples(split: &str) -> Vec<Example> {
-    let dir = fixtures().join("tool-calling");
-    let plain = dir.join(format!("{split}.jsonl"));
-    let path = if plain.exists() {
-        plain
-    } else {
-        dir.join(format!("{split}.jsonl.gz"))
-    };
+    let path = grpo_dataset::split_file(&fixtures().join("tool-calling"), split);
     load(&path, &LoadOptions::default()).unwrap().examples
 }
 
