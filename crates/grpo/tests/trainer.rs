@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use grpo::metrics::StepMetrics;
 use grpo::observer::Observer;
-use grpo::trainer::{Objective, Outcome, Trainer};
+use grpo::trainer::{Objective, Outcome, TrainSummary, Trainer};
 
 use crate::common::{quick_config, tasks, tiny_model};
 
@@ -23,6 +23,18 @@ impl Observer for StopAfter<'_> {
             self.flag.store(true, Ordering::SeqCst);
         }
     }
+}
+
+/// Runs `t` to its last iteration; its summary and every step's metrics.
+fn run_to_end(t: &mut Trainer) -> (TrainSummary, Vec<StepMetrics>) {
+    let flag = AtomicBool::new(false);
+    let mut obs = StopAfter {
+        at: usize::MAX,
+        flag: &flag,
+        seen: Vec::new(),
+    };
+    let summary = t.run(&mut obs, &flag).unwrap();
+    (summary, obs.seen)
 }
 
 fn losses(dir: &std::path::Path) -> Vec<(usize, f32, f32)> {
@@ -51,17 +63,11 @@ fn a_run_leaves_adapters_checkpoints_and_logs() {
         Objective::Grpo,
     )
     .unwrap();
-    let flag = AtomicBool::new(false);
-    let mut obs = StopAfter {
-        at: usize::MAX,
-        flag: &flag,
-        seen: Vec::new(),
-    };
-    let summary = trainer.run(&mut obs, &flag).unwrap();
+    let (summary, seen) = run_to_end(&mut trainer);
     assert_eq!(summary.outcome, Outcome::Finished);
     assert_eq!(summary.iterations_done, 4);
-    assert_eq!(obs.seen.len(), 4);
-    for m in &obs.seen {
+    assert_eq!(seen.len(), 4);
+    for m in &seen {
         assert!(m.loss.is_finite() && m.kl.is_some(), "{m:?}");
         assert_eq!(m.groups, 2);
         assert_eq!(m.rewards.len(), 2);
@@ -94,7 +100,6 @@ fn an_interrupted_run_resumes_where_it_stopped_with_identical_losses() {
     let load = || grpo_policy::policy::Policy::load(model.path().to_str().unwrap()).unwrap();
 
     let whole = tempfile::tempdir().unwrap();
-    let never = AtomicBool::new(false);
     let mut t = Trainer::new(
         quick_config(whole.path()),
         load(),
@@ -104,15 +109,7 @@ fn an_interrupted_run_resumes_where_it_stopped_with_identical_losses() {
         Objective::Grpo,
     )
     .unwrap();
-    t.run(
-        &mut StopAfter {
-            at: usize::MAX,
-            flag: &never,
-            seen: vec![],
-        },
-        &never,
-    )
-    .unwrap();
+    run_to_end(&mut t);
 
     let split = tempfile::tempdir().unwrap();
     let flag = AtomicBool::new(false);
@@ -142,7 +139,6 @@ fn an_interrupted_run_resumes_where_it_stopped_with_identical_losses() {
         "Ctrl-C saves a checkpoint"
     );
 
-    let flag = AtomicBool::new(false);
     let mut t = Trainer::new(
         quick_config(split.path()),
         load(),
@@ -153,16 +149,7 @@ fn an_interrupted_run_resumes_where_it_stopped_with_identical_losses() {
     )
     .unwrap();
     assert_eq!(t.info().start_iteration, 3);
-    let summary = t
-        .run(
-            &mut StopAfter {
-                at: usize::MAX,
-                flag: &flag,
-                seen: vec![],
-            },
-            &flag,
-        )
-        .unwrap();
+    let (summary, _) = run_to_end(&mut t);
     assert_eq!(summary.outcome, Outcome::Finished);
     assert_eq!(losses(whole.path()), losses(split.path()));
 }
@@ -200,15 +187,9 @@ fn sft_lowers_the_answer_loss() {
         ..quick_config(out.path())
     };
     let mut t = Trainer::new(config, policy, &data, None, false, Objective::Sft).unwrap();
-    let flag = AtomicBool::new(false);
-    let mut obs = StopAfter {
-        at: usize::MAX,
-        flag: &flag,
-        seen: vec![],
-    };
-    t.run(&mut obs, &flag).unwrap();
-    let first = obs.seen.first().unwrap().loss;
-    let last = obs.seen.last().unwrap().loss;
+    let (_, seen) = run_to_end(&mut t);
+    let first = seen.first().unwrap().loss;
+    let last = seen.last().unwrap().loss;
     assert!(last < 0.7 * first, "SFT loss went from {first} to {last}");
 }
 
@@ -228,16 +209,7 @@ fn gradient_checkpointing_changes_memory_not_results() {
         };
         let policy = grpo_policy::policy::Policy::load(model.path().to_str().unwrap()).unwrap();
         let mut t = Trainer::new(config, policy, &data, None, false, Objective::Grpo).unwrap();
-        let flag = AtomicBool::new(false);
-        t.run(
-            &mut StopAfter {
-                at: usize::MAX,
-                flag: &flag,
-                seen: vec![],
-            },
-            &flag,
-        )
-        .unwrap();
+        run_to_end(&mut t);
         runs.push(losses(out.path()));
     }
     for (a, b) in runs[0].iter().zip(&runs[1]) {
@@ -263,14 +235,8 @@ fn a_full_fine_tune_measures_kl_against_its_starting_weights() {
         ..quick_config(out.path())
     };
     let mut t = Trainer::new(config, policy, &tasks(8), None, false, Objective::Grpo).unwrap();
-    let flag = AtomicBool::new(false);
-    let mut obs = StopAfter {
-        at: usize::MAX,
-        flag: &flag,
-        seen: vec![],
-    };
-    t.run(&mut obs, &flag).unwrap();
-    let kl: Vec<f32> = obs.seen.iter().map(|m| m.kl.unwrap()).collect();
+    let (_, seen) = run_to_end(&mut t);
+    let kl: Vec<f32> = seen.iter().map(|m| m.kl.unwrap()).collect();
     // Step 1 samples from the starting weights: no divergence yet. After
     // updates the policy has moved away from them, and the KL shows it
     // (it stayed 0 when the policy was its own reference).
