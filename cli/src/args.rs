@@ -36,6 +36,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Fold adapters into the model and write a standalone model directory.
     Fuse(FuseArgs),
+    /// Import a GGUF file (llama.cpp's format) as a Hugging Face-layout
+    /// model directory that mlx-grpo and mlx-lm load.
+    Convert(ConvertArgs),
     /// Convert, generate, inspect and validate tool-calling data sets.
     Data(crate::cmd::data::DataArgs),
     /// Create a small random model with a tokenizer trained on a data set
@@ -357,4 +360,38 @@ pub struct FuseArgs {
     /// Write dense weights even if the base is quantized.
     #[arg(long)]
     pub dequantize: bool,
+}
+
+/// `mlx-grpo convert`.
+#[derive(Debug, Clone, Args)]
+pub struct ConvertArgs {
+    /// The GGUF file to import (architectures llama, qwen2, qwen3; byte-level
+    /// BPE tokenizers).
+    #[arg(long, value_name = "FILE.gguf")]
+    pub from_gguf: PathBuf,
+    /// The model directory to write (config.json, model.safetensors and the
+    /// tokenizer files).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// How to store the weights: `keep` writes Q4_0/Q4_1/Q8_0 blocks as MLX
+    /// 4/8-bit weights without loss (the mlx-community layout, for QLoRA);
+    /// `f32`, `f16` and `bf16` dequantize.
+    #[arg(long, value_enum, default_value_t = ConvertDtype::Keep)]
+    pub dtype: ConvertDtype,
+    /// Replace --out if it exists and is not empty.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--dtype` of `mlx-grpo convert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConvertDtype {
+    /// Keep quantized blocks quantized.
+    Keep,
+    /// float32.
+    F32,
+    /// float16.
+    F16,
+    /// bfloat16.
+    Bf16,
 }

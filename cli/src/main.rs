@@ -8,6 +8,7 @@ use clap::Parser;
 
 mod args;
 mod cmd {
+    pub mod convert;
     pub mod data;
     pub mod eval;
     pub mod fuse;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Command::Sft(args) => cmd::train::run(*args, Objective::Sft, &interrupt_flag()),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Fuse(args) => cmd::fuse::run(args),
+        Command::Convert(args) => cmd::convert::run(args),
         Command::Data(args) => cmd::data::run(args),
         Command::InitModel(args) => cmd::init_model::run(args),
     };

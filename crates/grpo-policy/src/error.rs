@@ -224,6 +224,24 @@ pub enum Error {
         message: String,
     },
 
+    /// An output path exists and may not be replaced.
+    #[error("{path} already exists: {hint}")]
+    OutputExists {
+        /// The output path.
+        path: PathBuf,
+        /// What to do about it.
+        hint: &'static str,
+    },
+
+    /// A GGUF file cannot be imported.
+    #[error("{path}: {message}")]
+    Gguf {
+        /// The GGUF file.
+        path: PathBuf,
+        /// What is wrong, naming the key, tensor or type concerned.
+        message: String,
+    },
+
     /// An MLX operation failed.
     #[error("mlx: {0}")]
     Mlx(#[from] mlx_rs::error::Exception),
