@@ -179,15 +179,91 @@ pub enum Error {
         supported: &'static [&'static str],
     },
 
-    /// A model name is neither a directory nor in the Hugging Face cache.
+    /// A model name is neither a directory nor a Hugging Face repo id.
     #[error(
-        "model `{model}` not found: it is not a directory and not in the Hugging Face cache \
-         (~/.cache/huggingface/hub); download it with `huggingface-cli download {model}` \
-         or pass a local directory"
+        "model `{model}` not found: there is no such directory, and it is not a Hugging Face \
+         repo id (ORG/NAME)"
     )]
     ModelNotFound {
         /// The name given.
         model: String,
+    },
+
+    // --- Hugging Face Hub ----------------------------------------------------
+    /// Offline mode (`HF_HUB_OFFLINE`) and the model is not in the cache.
+    #[error(
+        "model `{model}` is not in the Hugging Face cache ({}) and HF_HUB_OFFLINE is set, so it \
+         is not downloaded: unset HF_HUB_OFFLINE to download it, or download it on a machine \
+         with a network (`hf download {model}`, or `huggingface-cli download {model}` with an \
+         older huggingface_hub) and copy that cache here",
+        cache.display()
+    )]
+    HubOffline {
+        /// The repo id.
+        model: String,
+        /// The cache looked in.
+        cache: PathBuf,
+    },
+
+    /// The Hub did not answer: no network, a wrong `HF_ENDPOINT`, a proxy.
+    #[error(
+        "cannot reach the Hugging Face Hub at {endpoint} to download `{model}` ({reason}): check \
+         the network connection and HF_ENDPOINT; or download the model on a machine with a \
+         network (`hf download {model}`, or `huggingface-cli download {model}` with an older \
+         huggingface_hub), copy that cache here and set HF_HUB_OFFLINE=1"
+    )]
+    HubUnreachable {
+        /// The repo id.
+        model: String,
+        /// The Hub's URL.
+        endpoint: String,
+        /// What failed, as the HTTP client tells it.
+        reason: String,
+    },
+
+    /// The Hub has no such repo, or not one the token may see.
+    #[error(
+        "model repo `{model}` not found on {endpoint}: check the name; a private or gated repo \
+         needs an access token (set HF_TOKEN, or log in with `hf auth login`)"
+    )]
+    HubRepoNotFound {
+        /// The repo id.
+        model: String,
+        /// The Hub's URL.
+        endpoint: String,
+    },
+
+    /// The repo exists but its files may not be read with the token given.
+    #[error(
+        "access to `{model}` on {endpoint} is denied: a gated model needs its terms accepted on \
+         its page, and a token of that account in HF_TOKEN (or `hf auth login`)"
+    )]
+    HubAccessDenied {
+        /// The repo id.
+        model: String,
+        /// The Hub's URL.
+        endpoint: String,
+    },
+
+    /// The repo lacks what a model directory needs.
+    #[error(
+        "the repo `{model}` has no {what}: it is not a model this program loads (it needs \
+         config.json and safetensors weights)"
+    )]
+    HubIncomplete {
+        /// The repo id.
+        model: String,
+        /// What is missing.
+        what: &'static str,
+    },
+
+    /// The Hub refused a request, or answered in a way that is not the Hub's.
+    #[error("downloading `{model}` failed: {reason}")]
+    HubRequest {
+        /// The repo id.
+        model: String,
+        /// What happened, with the endpoint.
+        reason: String,
     },
 
     /// A configuration value is outside what is allowed.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod generate;
 pub mod gguf;
 pub mod grad_checkpoint;
+pub mod hub;
 pub mod linear;
 pub mod logprobs;
 pub mod mask;

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::adapters::{self, AdapterConfig};
 use crate::error::{Error, Result};
 use crate::generate::{generate, GenerateOptions, Generation};
+use crate::hub::{DownloadProgress, Hub, StderrProgress};
 use crate::mode::Mode;
 use crate::models::transformer::Transformer;
 use crate::tokenizer::Tokenizer;
@@ -27,10 +28,19 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Loads a model directory, or a Hugging Face repo id found in the local
-    /// cache (see [`resolve_model`]).
+    /// Loads a model directory, or a Hugging Face repo id from the local
+    /// cache or, when not there, the Hub (see [`resolve_model`]).
     pub fn load(model: &str) -> Result<Self> {
-        let dir = resolve_model(model)?;
+        Self::load_from_dir(resolve_model(model)?)
+    }
+
+    /// [`load`](Self::load) with explicit Hub settings and progress
+    /// reporting (see [`resolve_model_with`]).
+    pub fn load_with(model: &str, hub: &Hub, progress: &mut dyn DownloadProgress) -> Result<Self> {
+        Self::load_from_dir(resolve_model_with(model, hub, progress)?)
+    }
+
+    fn load_from_dir(dir: PathBuf) -> Result<Self> {
         Ok(Self {
             model: Transformer::load(&dir)?,
             tokenizer: Tokenizer::from_dir(&dir)?,
@@ -133,46 +143,27 @@ impl Policy {
 
 /// A model directory from a path or a Hugging Face repo id.
 ///
-/// A path that exists is used as is. Otherwise `org/name` is looked up in the
-/// Hugging Face cache (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
-/// `~/.cache/huggingface/hub`): the snapshot `refs/main` points to, else the
-/// newest one. Nothing is downloaded.
+/// A path that exists is used as is. Otherwise `ORG/NAME` is a repo on the
+/// Hugging Face Hub, found in or downloaded into the local Hugging Face cache
+/// as [`Hub::resolve`] does, with the settings of the environment
+/// ([`HubSettings::from_env`](crate::hub::HubSettings::from_env): `HF_HOME`,
+/// `HF_HUB_CACHE`, `HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_OFFLINE`) and the
+/// download's progress on standard error.
 pub fn resolve_model(model: &str) -> Result<PathBuf> {
+    resolve_model_with(model, &Hub::from_env(), &mut StderrProgress::new())
+}
+
+/// [`resolve_model`] with explicit Hub settings and progress reporting.
+pub fn resolve_model_with(
+    model: &str,
+    hub: &Hub,
+    progress: &mut dyn DownloadProgress,
+) -> Result<PathBuf> {
     let path = Path::new(model);
     if path.exists() {
         return Ok(path.to_path_buf());
     }
-    let not_found = || Error::ModelNotFound {
-        model: model.to_string(),
-    };
-    if model.split('/').count() != 2 || model.starts_with('.') || model.starts_with('/') {
-        return Err(not_found());
-    }
-    let cache = hub_cache().ok_or_else(not_found)?;
-    let repo = cache.join(format!("models--{}", model.replace('/', "--")));
-    let snapshots = repo.join("snapshots");
-    if let Ok(rev) = std::fs::read_to_string(repo.join("refs/main")) {
-        let dir = snapshots.join(rev.trim());
-        if dir.is_dir() {
-            return Ok(dir);
-        }
-    }
-    let newest = std::fs::read_dir(&snapshots)
-        .map_err(|_| not_found())?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
-    newest.map(|e| e.path()).ok_or_else(not_found)
-}
-
-fn hub_cache() -> Option<PathBuf> {
-    if let Some(c) = std::env::var_os("HF_HUB_CACHE") {
-        return Some(PathBuf::from(c));
-    }
-    if let Some(h) = std::env::var_os("HF_HOME") {
-        return Some(PathBuf::from(h).join("hub"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface/hub"))
+    hub.resolve(model, progress)
 }
 
 #[cfg(test)]
@@ -186,8 +177,12 @@ mod tests {
         std::fs::create_dir_all(repo.join("snapshots/abc123")).unwrap();
         std::fs::create_dir_all(repo.join("refs")).unwrap();
         std::fs::write(repo.join("refs/main"), "abc123\n").unwrap();
-        // Safe in this test binary: no other test reads HF_HUB_CACHE.
+        // Safe in this test binary: no other test reads the environment's
+        // Hub settings (the hub module's tests pass theirs explicitly).
+        // Offline, so that the snapshot (empty here) is used as it is and
+        // an absent model fails without a network.
         std::env::set_var("HF_HUB_CACHE", cache.path());
+        std::env::set_var("HF_HUB_OFFLINE", "1");
         assert_eq!(
             resolve_model("org/tiny").unwrap(),
             repo.join("snapshots/abc123")
@@ -195,5 +190,6 @@ mod tests {
         let err = resolve_model("org/absent").unwrap_err().to_string();
         assert!(err.contains("huggingface-cli download org/absent"), "{err}");
         std::env::remove_var("HF_HUB_CACHE");
+        std::env::remove_var("HF_HUB_OFFLINE");
     }
 }

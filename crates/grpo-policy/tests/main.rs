@@ -7,6 +7,7 @@ mod common;
 mod generation;
 mod gguf;
 mod grad_checkpoint;
+mod hub;
 mod parity;
 mod smoke;
 mod smollm2;
