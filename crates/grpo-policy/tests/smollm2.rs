@@ -179,7 +179,7 @@ fn check_against_mlx_lm(dir: &Path) {
     let scratch = tempfile::tempdir().unwrap();
     let logits_file = scratch.path().join("logits.safetensors");
     let max_tokens = 24;
-    let theirs = mlx_lm(dir, logit_ids, &prompts, max_tokens, &eos, &logits_file);
+    let theirs = mlx_lm(dir, logit_ids, &prompts, max_tokens, eos, &logits_file);
 
     let ids: Vec<i32> = logit_ids.iter().map(|&i| i as i32).collect();
     let mut cache = policy.model.new_cache();
