@@ -123,7 +123,10 @@ fn a_repo_id_is_downloaded_into_the_standard_cache_and_loads() {
     );
 
     // The weights came as LFS files do on the Hub: through a redirect.
-    assert!(server.received().iter().any(|r| r.target.starts_with("/cdn/")));
+    assert!(server
+        .received()
+        .iter()
+        .any(|r| r.target.starts_with("/cdn/")));
 
     // Only what the loader reads.
     for unneeded in ["README.md", "grpo.yaml", "sft.yaml"] {
