@@ -201,3 +201,65 @@ fn names_are_exact() {
         0.0
     );
 }
+
+/// Issue 14, point 1: BFCL writes the allowed values of dict-valued
+/// parameters as dicts of lists of allowed values, recursively.
+#[test]
+fn nested_possible_answers_are_expanded() {
+    let reference = Reference::default()
+        .with_possible_answers(&json!([{"find_home": {
+            "city": ["Austin"],
+            "budget": [{"min": [300000], "max": [400000, ""]}],
+            "rooms": [[{"kind": ["bedroom"], "count": [2, 3]}, {"kind": ["office"], "count": [1, ""]}], ""]
+        }}]))
+        .unwrap();
+    for output in [
+        "find_home(city='Austin', budget={'min': 300000, 'max': 400000})",
+        "find_home(city='Austin', budget={'min': 300000})",
+        "find_home(city='Austin', budget={'max': 400000.0, 'min': 300000}, \
+         rooms=[{'kind': 'bedroom', 'count': 3}, {'kind': 'office'}])",
+    ] {
+        assert_eq!(exact(&reference, output), 1.0, "{output}");
+    }
+    for output in [
+        "find_home(city='Austin', budget={'max': 400000})",
+        "find_home(city='Austin', budget={'min': 300000, 'max': 400000, 'tax': 0})",
+        "find_home(city='Austin', budget=300000)",
+        "find_home(city='Austin', budget={'min': 300000}, rooms=[{'kind': 'office'}, {'kind': 'bedroom', 'count': 2}])",
+    ] {
+        assert_eq!(exact(&reference, output), 0.0, "{output}");
+    }
+    // A literal answer is compared literally.
+    let literal = Reference::from_answer("f(opts={'a': [1, 2]})").unwrap();
+    assert_eq!(exact(&literal, "f(opts={'a': 1})"), 0.0);
+    assert_eq!(exact(&literal, "f(opts={'a': [1, 2]})"), 1.0);
+}
+
+/// Issue 14, point 5: `required` in a schema beats a default equal to the
+/// expected value.
+#[test]
+fn required_parameters_must_be_given_even_with_a_default() {
+    let tools = [
+        json!({"name": "get_weather", "parameters": {"type": "object",
+            "properties": {
+                "city": {"type": "string"},
+                "unit": {"type": "string", "default": "celsius"}
+            },
+            "required": ["city", "unit"]
+        }}),
+    ];
+    let reference = Reference::from_answer("get_weather(city='Paris', unit='celsius')")
+        .unwrap()
+        .with_tools(&tools)
+        .unwrap();
+    assert_eq!(
+        exact(&reference, "get_weather(city='Paris', unit='celsius')"),
+        1.0
+    );
+    assert_eq!(exact(&reference, "get_weather(city='Paris')"), 0.0);
+    let c = reference.compare(
+        &calls("get_weather(city='Paris')"),
+        &CompareOptions::default(),
+    );
+    assert_eq!(c.calls[0].params[1].verdict, Verdict::Missing);
+}

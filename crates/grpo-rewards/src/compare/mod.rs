@@ -27,7 +27,7 @@ use crate::call::ToolCall;
 use crate::reference::{ExpectedCall, ParamKey, Reference};
 use params::param_credit;
 
-pub(crate) use values::values_match;
+pub(crate) use values::{allowed_match, values_match};
 pub use values::{CompareOptions, NumberMode, StringMode};
 
 /// The verdict on one parameter of a paired call.
@@ -231,7 +231,14 @@ pub(crate) fn compare(
     for (i, e) in expected.iter().enumerate() {
         for (j, p) in predicted.iter().enumerate() {
             if p.name == e.name {
-                let credit = param_credit(p, e, reference.tool(&e.name), options, None);
+                let credit = param_credit(
+                    p,
+                    e,
+                    reference.tool(&e.name),
+                    options,
+                    reference.nested(),
+                    None,
+                );
                 weights[i * m + j] = credit.score() + SAME_NAME_BONUS;
                 credits[i * m + j] = Some(credit);
             }
@@ -258,6 +265,7 @@ pub(crate) fn compare(
                     &expected[i],
                     tool,
                     options,
+                    reference.nested(),
                     Some(&mut params),
                 );
             }

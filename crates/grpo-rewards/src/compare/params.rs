@@ -2,7 +2,9 @@
 //! a verdict per parameter.
 
 use crate::call::{ToolCall, Value};
-use crate::compare::{values_match, CompareOptions, NumberMode, ParamCheck, Verdict};
+use crate::compare::{
+    allowed_match, values_match, CompareOptions, NumberMode, ParamCheck, Verdict,
+};
 use crate::reference::{ExpectedCall, ExpectedParam, ParamKey, Tool};
 
 /// Parameter credit of one predicted call against one expected call.
@@ -60,14 +62,23 @@ fn predicted_args<'a>(
 }
 
 /// Scores the parameters of `p` against `e`, writing verdicts to `checks`
-/// when given.
+/// when given. `nested` reads allowed values in BFCL's nested form (see
+/// [`allowed_match`]); literal answers are compared literally.
 pub(super) fn param_credit(
     p: &ToolCall,
     e: &ExpectedCall,
     tool: Option<&Tool>,
     options: &CompareOptions,
+    nested: bool,
     mut checks: Option<&mut Vec<ParamCheck>>,
 ) -> Credit {
+    let matches = |v: &Value, a: &Value| {
+        if nested {
+            allowed_match(v, a, options)
+        } else {
+            values_match(v, a, options)
+        }
+    };
     let args = predicted_args(p, tool);
     let default_of = |key: Key<'_>| match key {
         Key::Name(n) => tool.and_then(|t| t.default_of(n)),
@@ -94,9 +105,7 @@ pub(super) fn param_credit(
         let key = Key::of(&param.key);
         let given = args.clone().find(|(k, _)| *k == key).map(|(_, v)| v);
         let verdict = match given {
-            Some(v) if param.allowed.iter().any(|a| values_match(v, a, options)) => {
-                Verdict::Correct
-            }
+            Some(v) if param.allowed.iter().any(|a| matches(v, a)) => Verdict::Correct,
             Some(v) if param.optional && is_default(v, default_of(key), options) => {
                 Verdict::Omitted
             }

@@ -93,6 +93,68 @@ pub(crate) fn values_match(a: &Value, b: &Value, options: &CompareOptions) -> bo
     }
 }
 
+/// Whether predicted `v` matches the allowed value `allowed` of a possible
+/// answer: equal to it, or, when `allowed` is in the Berkeley Function
+/// Calling Leaderboard's nested form, matching what that form describes.
+///
+/// BFCL writes the allowed values of a dict-valued parameter as dicts of
+/// lists of allowed values, recursively: `{"min": [300000], "max": [400000,
+/// ""]}` is a dict whose `min` is 300000 and whose `max` is 400000 or
+/// absent (`""`), and no other key. A list of such dicts is a list whose
+/// items match them in order. The literal reading is tried first, so a
+/// dict that really holds lists still matches itself.
+pub(crate) fn allowed_match(v: &Value, allowed: &Value, options: &CompareOptions) -> bool {
+    values_match(v, allowed, options) || pattern_match(v, allowed, options)
+}
+
+/// Whether `entries` is a nested possible answer: a non-empty dict whose
+/// every value is a non-empty list of alternatives.
+fn is_dict_pattern(entries: &[(String, Value)]) -> bool {
+    !entries.is_empty()
+        && entries
+            .iter()
+            .all(|(_, v)| matches!(v, Value::List(alternatives) if !alternatives.is_empty()))
+}
+
+/// Whether `v` is a nested possible answer, or a list holding one.
+fn is_pattern(v: &Value) -> bool {
+    match v {
+        Value::Dict(entries) => is_dict_pattern(entries),
+        Value::List(items) => items.iter().any(is_pattern),
+        _ => false,
+    }
+}
+
+fn pattern_match(v: &Value, pattern: &Value, options: &CompareOptions) -> bool {
+    match (v, pattern) {
+        (Value::Dict(got), Value::Dict(wanted)) if is_dict_pattern(wanted) => {
+            let known = got.iter().all(|(k, _)| wanted.iter().any(|(w, _)| w == k));
+            known
+                && wanted.iter().all(|(key, alternatives)| {
+                    let Value::List(alternatives) = alternatives else {
+                        return false;
+                    };
+                    match got.iter().find(|(k, _)| k == key) {
+                        Some((_, given)) => alternatives
+                            .iter()
+                            .any(|a| allowed_match(given, a, options)),
+                        None => alternatives
+                            .iter()
+                            .any(|a| matches!(a, Value::Str(s) if s.is_empty())),
+                    }
+                })
+        }
+        (Value::List(got), Value::List(wanted)) if wanted.iter().any(is_pattern) => {
+            got.len() == wanted.len()
+                && got
+                    .iter()
+                    .zip(wanted)
+                    .all(|(g, w)| allowed_match(g, w, options))
+        }
+        _ => false,
+    }
+}
+
 /// Exact equality of an int and a float, without rounding the int.
 fn int_equals_float(i: i64, x: f64) -> bool {
     // Every f64 in [-2^63, 2^63) with no fraction converts to i64 exactly.
@@ -156,6 +218,59 @@ mod tests {
         let c1 = Value::from(ToolCall::new("g").arg("x", 1).arg("y", 2));
         let c2 = Value::from(ToolCall::new("g").arg("y", 2).arg("x", 1.0));
         assert!(values_match(&c1, &c2, &o));
+    }
+
+    #[test]
+    fn nested_possible_answers_expand_recursively() {
+        let o = opts();
+        let json = |j: serde_json::Value| Value::from(&j);
+        let budget = json(serde_json::json!({"min": [300000], "max": [400000, ""]}));
+        assert!(allowed_match(
+            &json(serde_json::json!({"min": 300000, "max": 400000})),
+            &budget,
+            &o
+        ));
+        assert!(allowed_match(
+            &json(serde_json::json!({"min": 300000.0})),
+            &budget,
+            &o
+        ));
+        assert!(
+            !allowed_match(&json(serde_json::json!({"max": 400000})), &budget, &o),
+            "min is required"
+        );
+        assert!(!allowed_match(
+            &json(serde_json::json!({"min": 300000, "cap": 1})),
+            &budget,
+            &o
+        ));
+        assert!(!allowed_match(
+            &json(serde_json::json!({"min": 1})),
+            &budget,
+            &o
+        ));
+        assert!(!values_match(
+            &json(serde_json::json!({"min": 300000})),
+            &budget,
+            &o
+        ));
+        // Deeper levels, and lists of such dicts.
+        let trips = json(serde_json::json!([
+            {"city": ["Paris", "Paris, France"], "dates": [{"from": ["2024-05-01"], "to": ["2024-05-03", ""]}]},
+            {"city": ["Rome"], "dates": [""]}
+        ]));
+        let good = json(serde_json::json!([
+            {"city": "Paris, France", "dates": {"from": "2024-05-01"}},
+            {"city": "Rome"}
+        ]));
+        assert!(allowed_match(&good, &trips, &o));
+        let swapped = json(
+            serde_json::json!([{"city": "Rome"}, {"city": "Paris", "dates": {"from": "2024-05-01"}}]),
+        );
+        assert!(!allowed_match(&swapped, &trips, &o), "lists stay ordered");
+        // A literal dict of lists still matches itself.
+        let literal = json(serde_json::json!({"tags": ["a", "b"]}));
+        assert!(allowed_match(&literal, &literal, &o));
     }
 
     #[test]

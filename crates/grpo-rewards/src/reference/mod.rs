@@ -115,6 +115,9 @@ pub struct ExpectedCall {
 pub struct Reference {
     calls: Vec<ExpectedCall>,
     tools: Vec<Tool>,
+    /// Whether allowed values are in BFCL's nested possible-answer form
+    /// (set by [`Reference::with_possible_answers`]).
+    nested: bool,
 }
 
 impl Reference {
@@ -183,6 +186,7 @@ impl Reference {
         Reference {
             calls,
             tools: Vec::new(),
+            nested: false,
         }
     }
 
@@ -191,6 +195,29 @@ impl Reference {
     /// [allowed values]}}`, where `""` among the allowed values means the
     /// parameter may be omitted. A value that is not a list is the only
     /// allowed value. `[]` means no call is expected.
+    ///
+    /// The allowed values of a dict-valued parameter are written the same
+    /// way, recursively: `[{"min": [300000], "max": [400000, ""]}]` allows a
+    /// dict whose `min` is 300000 and whose `max` is 400000 or absent (and
+    /// no other key); a list of such dicts allows a list whose items match
+    /// them in order. A predicted value equal to the written value itself
+    /// is accepted too.
+    ///
+    /// ```
+    /// use grpo_rewards::{CompareOptions, extract_function_calls, Reference};
+    /// use serde_json::json;
+    ///
+    /// let r = Reference::default().with_possible_answers(&json!([
+    ///     {"find_home": {"budget": [{"min": [300000], "max": [400000, ""]}]}}
+    /// ]))?;
+    /// let options = CompareOptions::default();
+    /// for output in ["find_home(budget={'min': 300000, 'max': 400000})", "find_home(budget={'min': 300000})"] {
+    ///     assert_eq!(r.compare(&extract_function_calls(output).calls, &options).exact_match, 1.0);
+    /// }
+    /// let wrong = extract_function_calls("find_home(budget={'min': 300000, 'max': 500000})").calls;
+    /// assert_eq!(r.compare(&wrong, &options).exact_match, 0.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// use grpo_rewards::{CompareOptions, extract_function_calls, Reference};
@@ -209,6 +236,7 @@ impl Reference {
     /// ```
     pub fn with_possible_answers(mut self, possible: &serde_json::Value) -> Result<Self> {
         self.calls = possible_answers(possible)?;
+        self.nested = true;
         self.apply_tools();
         Ok(self)
     }
@@ -218,7 +246,9 @@ impl Reference {
     /// including the guide's form where `parameters` maps names directly to
     /// their descriptions). The schema names positional arguments in
     /// declaration order, and a value equal to a parameter's `default`
-    /// counts as leaving the parameter out.
+    /// counts as leaving the parameter out, unless the schema lists the
+    /// parameter as `required`: a required parameter must be given, even
+    /// when its default is the expected value.
     ///
     /// ```
     /// use grpo_rewards::{CompareOptions, extract_function_calls, Reference};
@@ -285,6 +315,11 @@ impl Reference {
         crate::compare::compare(predicted, self, options, true)
     }
 
+    /// Whether allowed values are read in BFCL's nested form.
+    pub(crate) fn nested(&self) -> bool {
+        self.nested
+    }
+
     /// The schema of function `name`, if one was given.
     pub(crate) fn tool(&self, name: &str) -> Option<&Tool> {
         self.tools.iter().find(|t| t.name == name)
@@ -292,7 +327,8 @@ impl Reference {
 
     /// Names positional expected parameters from the schema, and makes a
     /// parameter optional when its schema default is among its allowed
-    /// values (leaving it out then means the same).
+    /// values (leaving it out then means the same), unless the schema
+    /// requires it; a required parameter is never optional.
     fn apply_tools(&mut self) {
         if self.tools.is_empty() {
             return;
@@ -309,6 +345,10 @@ impl Reference {
                     }
                 }
                 if let ParamKey::Name(name) = &param.key {
+                    if tool.requires(name) {
+                        param.optional = false;
+                        continue;
+                    }
                     if let Some(default) = tool.default_of(name) {
                         if param
                             .allowed

@@ -9,6 +9,8 @@ pub(crate) struct Tool {
     pub(crate) name: String,
     /// Parameter names in declaration order, with their defaults.
     pub(crate) params: Vec<(String, Option<Value>)>,
+    /// The names the schema lists under `required`.
+    pub(crate) required: Vec<String>,
 }
 
 impl Tool {
@@ -17,6 +19,11 @@ impl Tool {
             .iter()
             .find(|(n, _)| n == name)
             .and_then(|(_, d)| d.as_ref())
+    }
+
+    /// Whether the schema lists `name` as required.
+    pub(crate) fn requires(&self, name: &str) -> bool {
+        self.required.iter().any(|r| r == name)
     }
 }
 
@@ -36,6 +43,18 @@ pub(super) fn parse_tool(index: usize, tool: &serde_json::Value) -> Result<Tool>
         Some(J::String(name)) => name.clone(),
         _ => return Err(invalid("name", "a string")),
     };
+    let required = match object.get("parameters") {
+        Some(J::Object(p)) => match p.get("required") {
+            None | Some(J::Null) => Vec::new(),
+            Some(J::Array(names)) => names
+                .iter()
+                .map(|n| n.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or(invalid("parameters.required", "a list of names"))?,
+            Some(_) => return Err(invalid("parameters.required", "a list of names")),
+        },
+        _ => Vec::new(),
+    };
     let properties = match object.get("parameters") {
         None | Some(J::Null) => None,
         Some(J::Object(p)) => match p.get("properties") {
@@ -53,7 +72,11 @@ pub(super) fn parse_tool(index: usize, tool: &serde_json::Value) -> Result<Tool>
         .flatten()
         .map(|(name, schema)| (name.clone(), schema.get("default").map(Value::from)))
         .collect();
-    Ok(Tool { name, params })
+    Ok(Tool {
+        name,
+        params,
+        required,
+    })
 }
 
 #[cfg(test)]
@@ -82,6 +105,34 @@ mod tests {
         assert!(f.params[1].optional, "'x' is the default of a");
         assert_eq!(r.calls[1].params[0].key, ParamKey::Name("n".into()));
         assert_eq!(r.tool("noargs").map(|t| t.params.len()), Some(0));
+    }
+
+    #[test]
+    fn required_parameters_are_never_optional() {
+        let tools = [json!({"name": "f", "parameters": {
+            "type": "object",
+            "properties": {"a": {"type": "string", "default": "x"}, "b": {"type": "integer", "default": 1}},
+            "required": ["a"]
+        }})];
+        let r = Reference::from_answer("f(a='x', b=1)")
+            .unwrap()
+            .with_tools(&tools)
+            .unwrap();
+        assert!(!r.calls[0].params[0].optional, "a is required");
+        assert!(r.calls[0].params[1].optional, "b is not");
+        let r = Reference::default()
+            .with_possible_answers(&json!([{"f": {"a": ["x", ""]}}]))
+            .unwrap()
+            .with_tools(&tools)
+            .unwrap();
+        assert!(!r.calls[0].params[0].optional, "required wins over \"\"");
+        let err = Reference::default()
+            .with_tools(&[json!({"name": "f", "parameters": {"type": "object", "required": [1]}})])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tool 0: `parameters.required` must be a list of names"
+        );
     }
 
     #[test]
