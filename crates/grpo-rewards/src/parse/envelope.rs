@@ -8,8 +8,13 @@
 //! | `[TOOL_CALLS]` | Mistral | calls follow (JSON list, or `name[ARGS]{…}`) |
 //! | `<\|python_tag\|>` | Llama 3.1+ | calls follow, `;`-separated |
 //! | `<functioncall>` | Glaive | one JSON call follows |
+//! | `<function_call>`, `<\|tool_call\|>` | IBM Granite | a JSON call or a JSON list of calls follows |
+//! | `<start_function_call>` … `<end_function_call>`, `<\|tool_call>` … `<tool_call\|>` | Gemma (FunctionGemma, Gemma 4) | `call:name{key:value,…}` |
+//! | `<\|tool_call_begin\|>` … `<\|tool_call_end\|>` | Kimi K2 | `functions.name:0<\|tool_call_argument_begin\|>{…}` |
+//! | `<minimax:tool_call>` … `</minimax:tool_call>` | MiniMax M2 | `<invoke name="f"><parameter name="k">v</parameter></invoke>` |
+//! | `<\|im_start\|>`, `<start_of_turn>` | turn start (ChatML, Gemma) | ignored, with the role word after it |
 //! | `` ``` ``/`` ```json `` … `` ``` `` | markdown | content scanned like text |
-//! | `<\|im_end\|>`, `<\|eot_id\|>`, `</s>`, … | end of turn | ignored |
+//! | `<\|im_end\|>`, `<\|eot_id\|>`, `</s>`, any other `<\|word\|>`, … | end of turn, special tokens | ignored |
 
 use crate::parse::Format;
 
@@ -24,6 +29,12 @@ pub(crate) enum Marker {
     Prefix(Format),
     Fence,
     EndOfTurn,
+    /// The start of a turn: `<|im_start|>` and its role word.
+    TurnStart,
+    /// An envelope with a grammar of its own (Gemma, Kimi, MiniMax).
+    Tagged(Format),
+    /// The close of such an envelope, met outside one.
+    StrayClose,
 }
 
 pub(crate) const THINK_OPEN: &str = "<think>";
@@ -34,21 +45,60 @@ pub(crate) const FENCE: &str = "```";
 /// Mistral v11 writes `[TOOL_CALLS]name[ARGS]{…}`.
 pub(crate) const MISTRAL_ARGS: &str = "[ARGS]";
 
-/// Markers that start with `<`, with what they are.
-const ANGLE_MARKERS: [(&str, Marker); 12] = [
+/// Markers that start with `<`, with what they are. Where one marker is a
+/// prefix of another, the longer comes first.
+const ANGLE_MARKERS: [(&str, Marker); 28] = [
     (THINK_OPEN, Marker::ThinkOpen),
     (THINK_CLOSE, Marker::ThinkClose),
     (TOOL_CALL_OPEN, Marker::ToolCallOpen),
     (TOOL_CALL_CLOSE, Marker::ToolCallClose),
     ("<|python_tag|>", Marker::Prefix(Format::Llama)),
     ("<functioncall>", Marker::Prefix(Format::Glaive)),
+    ("<function_call>", Marker::Prefix(Format::Granite)),
+    ("<|tool_call|>", Marker::Prefix(Format::Granite)),
+    (GEMMA_OPEN, Marker::Tagged(Format::Gemma)),
+    (GEMMA4_OPEN, Marker::Tagged(Format::Gemma)),
+    (GEMMA_CLOSE, Marker::StrayClose),
+    (GEMMA4_CLOSE, Marker::StrayClose),
+    (KIMI_OPEN, Marker::Tagged(Format::Kimi)),
+    (KIMI_CLOSE, Marker::StrayClose),
+    ("<|tool_calls_section_begin|>", Marker::EndOfTurn),
+    ("<|tool_calls_section_end|>", Marker::EndOfTurn),
+    (MINIMAX_OPEN, Marker::Tagged(Format::MiniMax)),
+    (MINIMAX_CLOSE, Marker::StrayClose),
+    ("<|im_start|>", Marker::TurnStart),
+    ("<start_of_turn>", Marker::TurnStart),
     ("<|im_end|>", Marker::EndOfTurn),
     ("<|eot_id|>", Marker::EndOfTurn),
     ("<|eom_id|>", Marker::EndOfTurn),
     ("<|endoftext|>", Marker::EndOfTurn),
     ("<|end|>", Marker::EndOfTurn),
+    ("<end_of_turn>", Marker::EndOfTurn),
+    ("<eos>", Marker::EndOfTurn),
     ("</s>", Marker::EndOfTurn),
 ];
+pub(crate) const GEMMA_OPEN: &str = "<start_function_call>";
+pub(crate) const GEMMA_CLOSE: &str = "<end_function_call>";
+pub(crate) const GEMMA4_OPEN: &str = "<|tool_call>";
+pub(crate) const GEMMA4_CLOSE: &str = "<tool_call|>";
+pub(crate) const KIMI_OPEN: &str = "<|tool_call_begin|>";
+pub(crate) const KIMI_ARGS: &str = "<|tool_call_argument_begin|>";
+pub(crate) const KIMI_CLOSE: &str = "<|tool_call_end|>";
+pub(crate) const MINIMAX_OPEN: &str = "<minimax:tool_call>";
+pub(crate) const MINIMAX_CLOSE: &str = "</minimax:tool_call>";
+
+/// The length of a special token `<|word|>` at the start of `s` (the
+/// shape of every chat template's control tokens), words of up to 40
+/// letters, digits and `_.:-`.
+fn special_token_len(s: &str) -> Option<usize> {
+    let body = s.strip_prefix("<|")?;
+    let n = body
+        .bytes()
+        .take(41)
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+        .count();
+    (n > 0 && n <= 40 && body[n..].starts_with("|>")).then_some(n + 4)
+}
 const MISTRAL: &str = "[TOOL_CALLS]";
 
 /// The marker at the start of `s`, with its length in bytes.
@@ -57,7 +107,8 @@ pub(crate) fn marker_at(s: &str) -> Option<(Marker, usize)> {
         b'<' => ANGLE_MARKERS
             .iter()
             .find(|(text, _)| s.starts_with(text))
-            .map(|&(text, marker)| (marker, text.len())),
+            .map(|&(text, marker)| (marker, text.len()))
+            .or_else(|| special_token_len(s).map(|len| (Marker::EndOfTurn, len))),
         b'[' if s.starts_with(MISTRAL) => Some((Marker::Prefix(Format::Mistral), MISTRAL.len())),
         b'`' if s.starts_with(FENCE) => Some((Marker::Fence, FENCE.len())),
         _ => None,
@@ -94,6 +145,11 @@ impl NextMatch {
             from: usize::MAX,
             found: None,
         }
+    }
+
+    /// The string searched for.
+    pub(crate) fn needle(&self) -> &'static str {
+        self.needle
     }
 
     /// The offset of the first occurrence of the needle at or after `pos`
@@ -160,6 +216,17 @@ mod tests {
         );
         assert_eq!(marker_at("```json"), Some((Marker::Fence, 3)));
         assert_eq!(marker_at("<|eot_id|>"), Some((Marker::EndOfTurn, 10)));
+        assert_eq!(marker_at("<|im_start|>user"), Some((Marker::TurnStart, 12)));
+        assert_eq!(
+            marker_at("<|tool_call|>["),
+            Some((Marker::Prefix(Format::Granite), 13))
+        );
+        assert_eq!(
+            marker_at("<|tool_call>call:f{}"),
+            Some((Marker::Tagged(Format::Gemma), 12))
+        );
+        assert_eq!(marker_at("<|assistant|>"), Some((Marker::EndOfTurn, 13)));
+        assert_eq!(marker_at("<| not a token |>"), None);
         assert_eq!(marker_at("<b>"), None);
         assert_eq!(marker_at("[1, 2]"), None);
         assert_eq!(marker_at(" <think>"), None);

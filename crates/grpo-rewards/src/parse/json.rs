@@ -15,7 +15,7 @@
 //! call to `Ada`.
 
 use crate::call::{ToolCall, Value};
-use crate::parse::python::{is_call_name, value, ws};
+use crate::parse::python::{is_call_name, unescape_name, value, ws};
 use crate::parse::{Format, Formats};
 
 const NAME_KEYS: [&str; 4] = ["name", "function", "tool", "tool_name"];
@@ -88,6 +88,12 @@ fn take(entries: Vec<(String, Value)>, key: &str) -> Option<Value> {
     entries.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
+/// Whether a dict's entries are a call shape (or a `tool_calls` message)
+/// rather than data.
+pub(crate) fn is_call_shape(entries: &[(String, Value)]) -> bool {
+    is_tool_calls_message(entries) || call_from_shape(entries.to_vec()).is_some()
+}
+
 /// Reads one call shape; `None` when the dict is not one.
 fn call_from_shape(entries: Vec<(String, Value)>) -> Option<ToolCall> {
     let mut name = None;
@@ -97,7 +103,7 @@ fn call_from_shape(entries: Vec<(String, Value)>) -> Option<ToolCall> {
         let key = k.as_str();
         if NAME_KEYS.contains(&key) && name.is_none() && nested.is_none() {
             match v {
-                Value::Str(s) if is_call_name(&s) => name = Some(s),
+                Value::Str(s) if is_call_name(&s) => name = Some(unescape_name(&s)),
                 // OpenAI: {"type": "function", "function": {...}}.
                 Value::Dict(inner) if key == "function" => nested = Some(inner),
                 _ => return None,

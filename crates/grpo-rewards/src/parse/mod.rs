@@ -14,10 +14,12 @@ mod json;
 mod literal;
 mod python;
 mod result;
+mod tagged;
 
 use crate::call::{ToolCall, Value};
 use envelope::Marker;
 use python::{hws, ws, Fail, FailKind};
+use tagged::{Cursor, TagFail, Tagged};
 
 pub use python::MAX_DEPTH;
 pub use result::{Format, Formats, ParseError, ParseErrorKind, ParseResult, Reasoning};
@@ -69,6 +71,7 @@ pub fn extract_function_calls(text: &str) -> ParseResult {
         },
         next_line: envelope::NextMatch::new("\n"),
         next_tool_call_close: envelope::NextMatch::new(envelope::TOOL_CALL_CLOSE),
+        finder: tagged::Finder::default(),
         in_fence: false,
     };
     if text.len() > MAX_INPUT_BYTES {
@@ -92,8 +95,19 @@ struct Scanner<'a> {
     out: ParseResult,
     next_line: envelope::NextMatch,
     next_tool_call_close: envelope::NextMatch,
+    /// Closing tags of the tagged formats.
+    finder: tagged::Finder,
     /// Whether the scan is inside a code fence.
     in_fence: bool,
+}
+
+/// Where to resume after a failed tagged call: where reading stopped, and
+/// never before `min`, the end of the marker it followed.
+fn at_least(fail: TagFail, min: usize) -> usize {
+    match fail {
+        TagFail::Broken(at) => at.max(min),
+        TagFail::NotThis | TagFail::Cut => min,
+    }
 }
 
 /// Where an item parse failed, and whether that is the end of the text.
@@ -153,6 +167,9 @@ impl<'a> Scanner<'a> {
                     }
                     Err(at) => at,
                 }
+            } else if let Some(next) = self.glm_bare(pos, end) {
+                pos = next;
+                continue;
             } else {
                 pos
             };
@@ -194,13 +211,16 @@ impl<'a> Scanner<'a> {
                 }
             }
             Err(fail) => {
-                let too_deep = fail.kind == FailKind::TooDeep;
+                let kind = fail.kind;
                 let failure = self.failed(fail, end);
                 // A call cut off by the end of the text keeps the complete
                 // calls before it on its line.
                 if !failure.at_end {
                     self.restore(saved);
-                    if !too_deep && python::opens_call(&self.text[pos..end]) {
+                    // A line that opens a call (bare, bracketed or as a JSON
+                    // object) and does not parse is a broken call; a
+                    // complete value that is not calls is data.
+                    if kind == FailKind::Syntax && python::opens_call(&self.text[pos..end]) {
                         self.error(pos, ParseErrorKind::Malformed);
                     }
                 }
@@ -294,7 +314,13 @@ impl<'a> Scanner<'a> {
                 self.out.clean = false;
                 after
             }
+            Marker::StrayClose => {
+                self.out.clean = false;
+                after
+            }
             Marker::EndOfTurn => after,
+            Marker::TurnStart => self.turn_start(after, end),
+            Marker::Tagged(format) => self.tagged(format, pos, after, end),
             Marker::ToolCallOpen => self.hermes(after, end),
             Marker::Prefix(format) => self.prefixed(format, pos, after, end),
             Marker::Fence => self.fence(after, end),
@@ -310,6 +336,9 @@ impl<'a> Scanner<'a> {
             close: envelope::TOOL_CALL_CLOSE,
         };
         let saved = self.save();
+        if let Some(next) = self.hermes_tagged(open_at, after, end) {
+            return next;
+        }
         let fail_at = match self.items(ws(&self.text[after..end]), Run::Envelope) {
             Ok(rest) => {
                 let rest = ws(rest);
@@ -345,6 +374,122 @@ impl<'a> Scanner<'a> {
         match self.next_tool_call_close.find(self.text, fail_at, end) {
             Some(at) => at + envelope::TOOL_CALL_CLOSE.len(),
             None => self.skip_prose(fail_at, fail_at, end),
+        }
+    }
+
+    /// `<tool_call>` content in a tagged format (Qwen3-Coder, GLM);
+    /// `None` when it is in none of them.
+    fn hermes_tagged(&mut self, open_at: usize, after: usize, end: usize) -> Option<usize> {
+        let mut c = Cursor {
+            text: self.text,
+            end,
+            finder: &mut self.finder,
+        };
+        let content = c.end - ws(&c.text[after..end]).len();
+        let (result, format) = match tagged::qwen3_coder(&mut c, after) {
+            Err(TagFail::NotThis) => match tagged::glm_xml(&mut c, after) {
+                Err(TagFail::NotThis) => match tagged::glm_json(&mut c, content) {
+                    Some((call, next)) => (Ok((vec![call], next)), Format::Glm),
+                    None => return None,
+                },
+                r => (r, Format::Glm),
+            },
+            r => (r, Format::Qwen3Coder),
+        };
+        let unclosed = ParseErrorKind::Unclosed {
+            open: envelope::TOOL_CALL_OPEN,
+            close: envelope::TOOL_CALL_CLOSE,
+        };
+        match result {
+            Ok((calls, next)) => {
+                self.push_calls(calls, format);
+                let rest = ws(&self.text[next..end]);
+                if let Some(r) = rest.strip_prefix(envelope::TOOL_CALL_CLOSE) {
+                    return Some(self.offset(r, end));
+                }
+                if rest.is_empty() || envelope::marker_at(rest).is_some() {
+                    self.out.truncated = true;
+                    self.error(open_at, unclosed);
+                }
+                Some(self.offset(rest, end))
+            }
+            Err(TagFail::Cut) => {
+                self.out.formats.insert(format);
+                self.out.truncated = true;
+                self.error(open_at, ParseErrorKind::Truncated);
+                self.error(open_at, unclosed);
+                Some(end)
+            }
+            Err(fail) => {
+                self.error(open_at, ParseErrorKind::NotACall { format });
+                let at = at_least(fail, after);
+                Some(match self.next_tool_call_close.find(self.text, at, end) {
+                    Some(close) => close + envelope::TOOL_CALL_CLOSE.len(),
+                    None => self.skip_prose(at, at, end),
+                })
+            }
+        }
+    }
+
+    fn push_calls(&mut self, calls: Vec<ToolCall>, format: Format) {
+        self.out.calls.extend(calls);
+        self.out.formats.insert(format);
+    }
+
+    /// GLM-4's name line then JSON arguments, at `pos`.
+    fn glm_bare(&mut self, pos: usize, end: usize) -> Option<usize> {
+        let mut c = Cursor {
+            text: self.text,
+            end,
+            finder: &mut self.finder,
+        };
+        let (call, next) = tagged::glm_json(&mut c, pos)?;
+        self.push_calls(vec![call], Format::Glm);
+        Some(next)
+    }
+
+    /// After `<|im_start|>`: the role word on the rest of the line, if any,
+    /// is skipped.
+    fn turn_start(&mut self, after: usize, end: usize) -> usize {
+        let rest = &self.text[after..end];
+        if let Some((_, r)) = python::name_at(rest) {
+            let r = hws(r);
+            if r.is_empty() || r.starts_with(['\n', '\r']) {
+                return self.offset(r, end);
+            }
+        }
+        after
+    }
+
+    /// A Gemma, Kimi or MiniMax envelope opened by the marker at `pos`.
+    fn tagged(&mut self, format: Format, pos: usize, after: usize, end: usize) -> usize {
+        self.out.formats.insert(format);
+        let open = &self.text[pos..after];
+        let mut c = Cursor {
+            text: self.text,
+            end,
+            finder: &mut self.finder,
+        };
+        let result: Tagged = match format {
+            Format::Gemma => tagged::gemma(&mut c, after, open),
+            Format::Kimi => tagged::kimi(&mut c, after),
+            _ => tagged::minimax(&mut c, after),
+        };
+        match result {
+            Ok((calls, next)) => {
+                self.push_calls(calls, format);
+                next
+            }
+            Err(TagFail::Cut) => {
+                self.out.truncated = true;
+                self.error(pos, ParseErrorKind::Truncated);
+                end
+            }
+            Err(fail) => {
+                self.error(pos, ParseErrorKind::NotACall { format });
+                let at = at_least(fail, after);
+                self.skip_prose(at, at, end)
+            }
         }
     }
 

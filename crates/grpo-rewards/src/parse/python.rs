@@ -13,7 +13,6 @@
 //! to keep the whole extraction linear). Nesting deeper than [`MAX_DEPTH`]
 //! fails at once with [`FailKind::TooDeep`] instead of recursing further.
 
-use nom::bytes::complete::take_while;
 use nom::character::complete::char;
 use nom::error::{ErrorKind, ParseError};
 use nom::{IResult, Parser};
@@ -110,21 +109,49 @@ pub(super) fn is_ident_char(c: char) -> bool {
     c == '_' || c.is_alphanumeric()
 }
 
+/// The length of the run of identifier characters at the start of `i`
+/// (`-` too when `dash`). A markdown-escaped underscore, `\_`, counts as
+/// one: Mistral-family models write `get\_weather(…)`.
+fn ident_run(i: &str, dash: bool) -> usize {
+    let b = i.as_bytes();
+    let mut k = 0;
+    while k < b.len() {
+        match b[k] {
+            c if c.is_ascii_alphanumeric() || c == b'_' => k += 1,
+            b'-' if dash => k += 1,
+            b'\\' if b.get(k + 1) == Some(&b'_') => k += 2,
+            c if c.is_ascii() => break,
+            _ => match i[k..].chars().next() {
+                Some(c) if is_ident_char(c) => k += c.len_utf8(),
+                _ => break,
+            },
+        }
+    }
+    k
+}
+
+/// Whether `i` starts an identifier (markdown-escaped `\_` included).
+fn starts_ident(i: &str) -> bool {
+    i.starts_with(is_ident_start) || i.starts_with("\\_")
+}
+
+/// A name as written, without markdown escapes: `get\_weather` is
+/// `get_weather`.
+pub(crate) fn unescape_name(name: &str) -> String {
+    if name.contains('\\') {
+        name.replace("\\_", "_")
+    } else {
+        name.to_owned()
+    }
+}
+
 /// An identifier: a keyword argument name or one segment of a call name.
 fn ident(i: &str) -> PResult<'_, &str> {
-    match i.chars().next() {
-        Some(c) if is_ident_start(c) => {
-            // ASCII first (nearly every name), then any Unicode remainder.
-            let ascii = i
-                .bytes()
-                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                .count();
-            let (rest, more) = take_while(is_ident_char)(&i[ascii..])?;
-            let len = ascii + more.len();
-            Ok((rest, &i[..len]))
-        }
-        _ => syntax(i),
+    if !starts_ident(i) {
+        return syntax(i);
     }
+    let len = ident_run(i, false);
+    Ok((&i[len..], &i[..len]))
 }
 
 /// A call name: dotted identifiers, where segments may hold `-` after their
@@ -132,15 +159,19 @@ fn ident(i: &str) -> PResult<'_, &str> {
 fn call_name(i: &str) -> PResult<'_, &str> {
     let (mut rest, _) = ident(i)?;
     loop {
-        let (r, _) = take_while(|c: char| is_ident_char(c) || c == '-')(rest)?;
-        rest = r;
+        rest = &rest[ident_run(rest, true)..];
         match rest.strip_prefix('.') {
-            Some(after) if after.starts_with(is_ident_start) => rest = after,
+            Some(after) if starts_ident(after) => rest = after,
             _ => break,
         }
     }
     let name = &i[..i.len() - rest.len()];
     Ok((rest, name))
+}
+
+/// A call name at the start of `i`, and the text after it.
+pub(crate) fn name_at(i: &str) -> Option<(&str, &str)> {
+    call_name(i).ok().map(|(rest, name)| (name, rest))
 }
 
 /// Whether all of `s` is a call name, so that a name read from JSON prints
@@ -158,10 +189,38 @@ pub(crate) fn starts_item(i: &str) -> bool {
     }
 }
 
-/// Whether `i` starts like a call, `name(`: a line that does so and then
-/// fails to parse is a broken call, not prose.
+/// Whether `i` starts like a call: `name(`, a bracketed list whose first
+/// item does (`[name(`), or a JSON call object (`{"name"`, `[{"name"`). A
+/// line that does so and then fails to parse is a broken call, not prose.
 pub(crate) fn opens_call(i: &str) -> bool {
-    !i.starts_with(['[', '{']) && starts_item(i)
+    let i = match i.strip_prefix('[') {
+        Some(rest) => ws(rest),
+        None => i,
+    };
+    match i.as_bytes().first() {
+        Some(b'{') => opens_call_object(ws(&i[1..])),
+        Some(b'[') | None => false,
+        Some(_) => starts_item(i),
+    }
+}
+
+/// Whether a dict's first key is one that names a call (`"name"`,
+/// `'function'`, …).
+fn opens_call_object(i: &str) -> bool {
+    let Some(&quote) = i.as_bytes().first().filter(|q| matches!(q, b'"' | b'\'')) else {
+        return false;
+    };
+    let body = &i[1..];
+    [
+        "name",
+        "function",
+        "tool",
+        "tool_name",
+        "type",
+        "tool_calls",
+    ]
+    .iter()
+    .any(|key| body.starts_with(key) && body.as_bytes().get(key.len()) == Some(&quote))
 }
 
 /// Parses one value at the start of `i`; `depth` is the current nesting.
@@ -288,7 +347,7 @@ fn name_value(i: &str, depth: u32) -> PResult<'_, Value> {
     let (rest, name) = call_name(i)?;
     let after = hws(rest);
     if after.starts_with('(') {
-        let (rest, call) = call_args(name, after, depth)?;
+        let (rest, call) = call_args(&unescape_name(name), after, depth)?;
         return Ok((rest, Value::Call(Box::new(call))));
     }
     let v = match name {
@@ -304,7 +363,7 @@ fn name_value(i: &str, depth: u32) -> PResult<'_, Value> {
 #[cfg(test)]
 pub(crate) fn call(i: &str, depth: u32) -> PResult<'_, ToolCall> {
     let (rest, name) = call_name(i)?;
-    call_args(name, hws(rest), depth)
+    call_args(&unescape_name(name), hws(rest), depth)
 }
 
 /// The argument list `( … )` of a call to `name`: positional arguments,
@@ -321,7 +380,7 @@ fn call_args<'a>(name: &str, i: &'a str, depth: u32) -> PResult<'a, ToolCall> {
         let rest = match keyword(i) {
             Some((after_eq, key)) => {
                 let (rest, v) = value(ws(after_eq), depth)?;
-                call.args.push((key.to_owned(), v));
+                call.args.push((unescape_name(key), v));
                 rest
             }
             // A positional argument after a keyword one is a syntax error
@@ -417,6 +476,22 @@ mod tests {
     }
 
     #[test]
+    fn markdown_escaped_names() {
+        let (rest, c) = call("get\\_current\\_weather(city\\_name='Paris')", 0).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(
+            c,
+            ToolCall::new("get_current_weather").arg("city_name", "Paris")
+        );
+        assert!(starts_item("\\_private(x=1)"));
+        assert_eq!(unescape_name("a\\_b.c"), "a_b.c");
+        assert!(
+            call("get\\weather()", 0).is_err(),
+            "only underscores are escaped"
+        );
+    }
+
+    #[test]
     fn failures_point_at_the_furthest_byte_read() {
         let input = "f(a=[1, 2, 3, x])";
         let Err(nom::Err::Error(fail)) = call(input, 0) else {
@@ -459,5 +534,10 @@ mod tests {
         assert!(!starts_item("Sure, f(x)"));
         assert!(!starts_item("(f)"));
         assert!(!starts_item("f"));
+        assert!(opens_call("[get_weather(city="));
+        assert!(opens_call("[ {\"name\": "));
+        assert!(opens_call("{'function': "));
+        assert!(!opens_call("[1, 2"));
+        assert!(!opens_call("{\"city\": "));
     }
 }

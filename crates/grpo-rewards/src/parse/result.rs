@@ -28,15 +28,31 @@ pub enum Format {
     Glaive,
     /// A markdown code fence.
     CodeFence,
+    /// IBM Granite `<function_call>` / `<|tool_call|>`.
+    Granite,
+    /// GLM: `name` alone on a line then a JSON object of arguments
+    /// (GLM-4), or `name<arg_key>k</arg_key><arg_value>v</arg_value>` in
+    /// `<tool_call>` (GLM-4.5, 4.7).
+    Glm,
+    /// Gemma: `call:name{key:value}` in `<start_function_call>` or
+    /// `<|tool_call>`.
+    Gemma,
+    /// Kimi K2: `<|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>{…}`.
+    Kimi,
+    /// MiniMax M2: `<minimax:tool_call><invoke name=…>`.
+    MiniMax,
+    /// Qwen3-Coder: `<function=name><parameter=k>v</parameter></function>`
+    /// in `<tool_call>`.
+    Qwen3Coder,
 }
 
 impl Format {
     /// Every format, in declaration order.
     ///
     /// ```
-    /// assert_eq!(grpo_rewards::Format::ALL.len(), 7);
+    /// assert_eq!(grpo_rewards::Format::ALL.len(), 13);
     /// ```
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 13] = [
         Format::Python,
         Format::Json,
         Format::Hermes,
@@ -44,6 +60,12 @@ impl Format {
         Format::Llama,
         Format::Glaive,
         Format::CodeFence,
+        Format::Granite,
+        Format::Glm,
+        Format::Gemma,
+        Format::Kimi,
+        Format::MiniMax,
+        Format::Qwen3Coder,
     ];
 
     /// A short lowercase name.
@@ -60,11 +82,17 @@ impl Format {
             Format::Llama => "llama",
             Format::Glaive => "glaive",
             Format::CodeFence => "code_fence",
+            Format::Granite => "granite",
+            Format::Glm => "glm",
+            Format::Gemma => "gemma",
+            Format::Kimi => "kimi",
+            Format::MiniMax => "minimax",
+            Format::Qwen3Coder => "qwen3_coder",
         }
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
@@ -85,7 +113,7 @@ impl fmt::Display for Format {
 /// assert_eq!(parsed.formats.iter().count(), 2);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct Formats(u8);
+pub struct Formats(u16);
 
 impl Formats {
     /// Whether `format` is in the set.

@@ -1,0 +1,87 @@
+//! Shapes seen in real model outputs (issue 14): broken bracketed calls,
+//! unclosed envelopes followed by another turn, and the abstention credit
+//! each would otherwise earn.
+
+use grpo_rewards::{extract_function_calls, ParseErrorKind, Reference, RewardSet};
+
+/// Point 3: a line that opens a bracketed call list (or a JSON call
+/// object) and does not parse is a broken call, as a bare call line is.
+#[test]
+fn broken_bracketed_calls_leave_a_parse_error() {
+    for broken in [
+        "[get_weather(city=\"Paris\"\nI hope that helps.",
+        "[f(x=1), g(\nmore text",
+        "[ get_weather(city=\"Paris\", days=[1, 2)]\nDone.",
+        "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"\nDone.",
+        "[{\"name\": \"get_weather\", \"arguments\": {\"city\": Paris}}]",
+        "get_weather(city=\"Paris\"\nI hope that helps.",
+    ] {
+        let parsed = extract_function_calls(broken);
+        assert!(parsed.calls.is_empty(), "{broken:?}");
+        assert!(
+            parsed
+                .errors
+                .iter()
+                .any(|e| e.kind == ParseErrorKind::Malformed),
+            "{broken:?}: {:?}",
+            parsed.errors
+        );
+    }
+    // Data and lists of values are not broken calls.
+    for data in [
+        "{\"city\": \"Paris\"\nok",
+        "[1, 2\nok",
+        "{\"name\": \"Ada\", \"age\": 36}",
+    ] {
+        assert!(extract_function_calls(data).errors.is_empty(), "{data:?}");
+    }
+}
+
+/// Point 3, as a reward: on a no-call example the bracketed form earns no
+/// more abstention credit than the bare one.
+#[test]
+fn broken_bracketed_calls_earn_no_abstention_credit() {
+    let set = RewardSet::new(
+        &["tool_call_exact", "tool_call_overall", "tool_call_format"],
+        None,
+    )
+    .unwrap();
+    let nothing = Reference::from_answer("").unwrap();
+    for (bare, bracketed) in [
+        (
+            "get_weather(city=\"Paris\"\nthanks",
+            "[get_weather(city=\"Paris\"\nthanks",
+        ),
+        ("f(x=1), g(\nthanks", "[f(x=1), g(\nthanks"),
+    ] {
+        let bare_scores = set.score(bare, &nothing);
+        let bracketed_scores = set.score(bracketed, &nothing);
+        assert_eq!(bare_scores.total, 0.0, "{bare:?}");
+        assert_eq!(bracketed_scores.total, 0.0, "{bracketed:?}");
+    }
+    assert_eq!(set.score("No tool applies.", &nothing).total, 3.0);
+}
+
+/// Point 4: an unclosed `<tool_call>` followed by another turn token keeps
+/// the complete calls before it.
+#[test]
+fn unclosed_envelopes_keep_their_calls_before_the_next_turn() {
+    let reference = Reference::from_answer("get_weather(city='Paris')").unwrap();
+    let set = RewardSet::new(&["tool_call_exact", "tool_call_format"], None).unwrap();
+    let call = "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}";
+    for next_turn in [
+        "<|im_start|>user\nThanks!<|im_end|>",
+        "<|im_start|>",
+        "<|start_header_id|>user<|end_header_id|>",
+        "<|user|>",
+        "<start_of_turn>user\nok<end_of_turn>",
+        "<|eot_id|>",
+    ] {
+        let text = format!("<tool_call>\n{call}\n{next_turn}");
+        let parsed = extract_function_calls(&text);
+        assert_eq!(parsed.calls.len(), 1, "{text:?}: {:?}", parsed.errors);
+        assert!(parsed.truncated, "{text:?}");
+        let scores = set.score(&text, &reference);
+        assert_eq!(scores.values, [1.0, 0.0], "{text:?}");
+    }
+}
