@@ -121,7 +121,12 @@ impl Iterator for JsonlReader {
             }
             self.line += 1;
             let line = self.line;
-            let bytes = trim_ascii_end(&self.buf);
+            let mut bytes = trim_ascii_end(&self.buf);
+            if line == 1 {
+                // A UTF-8 byte order mark (Windows editors write one) is
+                // not part of the first record.
+                bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            }
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 self.blank_lines += 1;
                 continue;
@@ -183,6 +188,22 @@ mod tests {
         let records = read_all(gz.finish().unwrap());
         assert_eq!(records.len(), 1);
         assert!(records[0].1.is_ok());
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_record_is_skipped() {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(b"{\"prompt\":\"a\",\"answer\":\"\"}\n");
+        bytes.extend_from_slice(b"{\"prompt\":\"b\",\"answer\":\"\"}\n");
+        let records = read_all(bytes);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].1.as_ref().unwrap().prompt, "a");
+        // Only at the very start: later it is a character of a broken line.
+        let records = read_all(
+            b"{\"prompt\":\"a\",\"answer\":\"\"}\n\xEF\xBB\xBF{\"prompt\":\"b\",\"answer\":\"\"}\n"
+                .to_vec(),
+        );
+        assert!(records[1].1.is_err());
     }
 
     #[test]
