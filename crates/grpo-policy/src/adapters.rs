@@ -246,10 +246,8 @@ pub fn load(dir: &Path, model: &mut Transformer) -> Result<AdapterConfig> {
     let config = read_config(dir)?;
     apply(model, &config, 0)?;
     let path = dir.join("adapters.safetensors");
-    let loaded = Array::load_safetensors(&path).map_err(|e| Error::Safetensors {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let loaded =
+        Array::load_safetensors(&path).map_err(|e| crate::weights::unreadable(&path, &e))?;
     let mut weights = WeightMap::from_tensors(&path, loaded.into_iter().collect());
     let mut values = BTreeMap::new();
     for (name, current) in trainable(model, &config) {

@@ -319,7 +319,7 @@ pub enum Error {
     },
 
     /// An MLX operation failed.
-    #[error("mlx: {0}")]
+    #[error("mlx: {}", mlx_message(.0))]
     Mlx(#[from] mlx_rs::error::Exception),
 }
 
@@ -353,6 +353,40 @@ fn describe_mismatch(missing: &[String], unexpected: &[String], wrong_shape: &[S
     parts.join("; ")
 }
 
+/// MLX's message without the source locations that mlx-rs and mlx-c attach
+/// to it (`… at /rustc/…/ops.rs:12`, `… at …/mlx-c/mlx/c/io.cpp:18`): they
+/// mean nothing to a user. Use this, not the exception's `Display`, for any
+/// message that may reach one.
+pub fn mlx_message(e: &mlx_rs::error::Exception) -> String {
+    strip_locations(e.what())
+}
+
+/// [`mlx_message`] of an MLX file operation's error.
+pub fn mlx_io_message(e: &mlx_rs::error::IoError) -> String {
+    match e {
+        mlx_rs::error::IoError::Exception(e) => mlx_message(e),
+        other => strip_locations(&other.to_string()),
+    }
+}
+
+/// `text` without trailing ` at FILE:LINE` parts.
+pub fn strip_locations(text: &str) -> String {
+    let mut text = text.trim_end();
+    while let Some(at) = text.rfind(" at ") {
+        let loc = &text[at + 4..];
+        let is_location = loc.rsplit_once(':').is_some_and(|(file, line)| {
+            !line.is_empty()
+                && line.bytes().all(|b| b.is_ascii_digit() || b == b':')
+                && (file.contains('/') || file.contains('\\') || file.contains('.'))
+        });
+        if !is_location {
+            break;
+        }
+        text = text[..at].trim_end();
+    }
+    text.to_string()
+}
+
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
@@ -366,5 +400,27 @@ impl Error {
             what: what.into(),
             message: message.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_locations_are_stripped() {
+        assert_eq!(
+            strip_locations("[write] Unable to write 10 bytes to file. at /home/u/.cargo/registry/src/x/mlx-sys-0.7.0/src/mlx-c/mlx/c/io.cpp:40"),
+            "[write] Unable to write 10 bytes to file."
+        );
+        assert_eq!(
+            strip_locations("bad at /rustc/abc/library/core/src/ops.rs:12:5"),
+            "bad"
+        );
+        assert_eq!(strip_locations("look at me"), "look at me");
+        assert_eq!(strip_locations("at 3:4 pm"), "at 3:4 pm");
+        let e = mlx_rs::error::Exception::custom("[load] broken at mlx/c/io.cpp:18");
+        let shown = Error::Mlx(e).to_string();
+        assert_eq!(shown, "mlx: [load] broken");
     }
 }

@@ -30,10 +30,7 @@ impl WeightMap {
         let files = weight_files(dir)?;
         let mut tensors = HashMap::new();
         for file in &files {
-            let loaded = Array::load_safetensors(file).map_err(|e| Error::Safetensors {
-                path: file.clone(),
-                message: e.to_string(),
-            })?;
+            let loaded = Array::load_safetensors(file).map_err(|e| unreadable(file, &e))?;
             tensors.extend(loaded);
         }
         Ok(Self::from_tensors(dir, tensors))
@@ -127,14 +124,65 @@ pub fn save_safetensors<'a>(
     path: &Path,
     tensors: impl IntoIterator<Item = (&'a str, &'a Array)>,
 ) -> Result<()> {
+    let metadata = HashMap::from([("format".to_string(), "mlx".to_string())]);
+    save_safetensors_with(path, tensors, &metadata)
+}
+
+/// [`save_safetensors`] with the caller's metadata. A failed write (a full
+/// disk, above all) is an [`Error::Safetensors`] that says what happened in
+/// words, without MLX's source locations; no partial file is left.
+pub fn save_safetensors_with<'a>(
+    path: &Path,
+    tensors: impl IntoIterator<Item = (&'a str, &'a Array)>,
+    metadata: &HashMap<String, String>,
+) -> Result<()> {
     // MLX appends `.safetensors` to names that do not end with it.
     let tmp = path.with_extension("tmp.safetensors");
-    let metadata = HashMap::from([("format".to_string(), "mlx".to_string())]);
-    Array::save_safetensors(tensors, &metadata, &tmp).map_err(|e| Error::Safetensors {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    if let Err(e) = Array::save_safetensors(tensors, metadata, &tmp) {
+        let message = if disk_full(&tmp) {
+            "no space left on device".to_string()
+        } else {
+            format!("cannot write: {}", crate::error::mlx_io_message(&e))
+        };
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::Safetensors {
+            path: path.to_path_buf(),
+            message,
+        });
+    }
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// Whether writing to `file` fails for lack of space. MLX's write error
+/// says only that bytes could not be written, so after one, more bytes are
+/// appended to the same file (on the same filesystem) and synced.
+fn disk_full(file: &Path) -> bool {
+    use std::io::Write as _;
+    let probe = std::fs::OpenOptions::new()
+        .append(true)
+        .open(file)
+        .and_then(|mut f| {
+            f.write_all(&vec![0u8; 1 << 20])?;
+            f.sync_all()
+        });
+    matches!(probe, Err(e) if e.kind() == std::io::ErrorKind::StorageFull)
+}
+
+/// The error of a safetensors file MLX cannot read: a truncated or damaged
+/// file, said in words, without MLX's source locations.
+pub fn unreadable(path: &Path, e: &mlx_rs::error::IoError) -> Error {
+    let why = crate::error::mlx_io_message(e);
+    let message = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => format!(
+            "not a complete safetensors file ({} bytes): it is truncated or damaged; copy or download it again ({why})",
+            m.len()
+        ),
+        _ => format!("cannot be read: the file is missing or unreadable ({why})"),
+    };
+    Error::Safetensors {
+        path: path.to_path_buf(),
+        message,
+    }
 }
 
 /// The safetensors files of a model directory, in a stable order.
@@ -192,6 +240,48 @@ struct IndexFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_truncated_file_is_named_in_words_without_source_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        let a = Array::from_slice(&[1.0f32; 64], &[8, 8]);
+        save_safetensors(&path, [("w", &a)]).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        for cut in [4, 20, bytes.len() - 16] {
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+            let err = WeightMap::load_dir(dir.path())
+                .and_then(|mut w| {
+                    // MLX may read lazily: the data is touched here.
+                    let t = w.take("w", None)?;
+                    t.eval()?;
+                    Ok(())
+                })
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains(".cpp") && !err.contains(".rs:"), "{err}");
+            assert!(
+                err.contains("truncated") || err.contains("mlx:"),
+                "cut {cut}: {err}"
+            );
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_is_said_in_words() {
+        // /dev/full fails every write with ENOSPC, like a full disk.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("adapters.safetensors");
+        std::os::unix::fs::symlink("/dev/full", path.with_extension("tmp.safetensors")).unwrap();
+        let a = Array::from_slice(&[1.0f32; 64], &[8, 8]);
+        let err = save_safetensors(&path, [("w", &a)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no space left on device"), "{err}");
+        assert!(!err.contains(".cpp") && !err.contains(".rs:"), "{err}");
+        assert!(!path.exists());
+    }
 
     #[test]
     fn finish_reports_missing_unexpected_and_wrong_shape() {

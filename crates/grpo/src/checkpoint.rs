@@ -62,8 +62,10 @@ pub struct Checkpoint {
 ///
 /// # Errors
 ///
-/// Whatever `write` returns (the temporary directory is then removed and
-/// `latest` is untouched), or an [`Error::Io`] naming the path that failed.
+/// [`Error::CheckpointWrite`] when `write`, or syncing what it wrote, fails:
+/// the temporary directory is removed, `latest` is untouched, and the
+/// message says whether the disk is full and which checkpoint is intact.
+/// An [`Error::Io`] naming the path when a rename fails.
 ///
 /// # Example
 ///
@@ -92,7 +94,7 @@ pub fn save<F, E>(
 ) -> Result<PathBuf, E>
 where
     F: FnOnce(&Path) -> Result<(), E>,
-    E: From<Error>,
+    E: From<Error> + std::fmt::Display,
 {
     fs::create_dir_all(root).map_err(Error::io("creating", root))?;
     let name = format!("{STEP_PREFIX}{step}");
@@ -100,13 +102,26 @@ where
     let dir = root.join(&name);
 
     remove_leftovers(root)?;
-    fs::create_dir(&tmp).map_err(Error::io("creating", &tmp))?;
+    // A failure from here on says which checkpoint is still intact.
+    let failed = |message: String| -> E {
+        let _ = fs::remove_dir_all(&tmp);
+        let lower = message.to_lowercase();
+        E::from(Error::CheckpointWrite {
+            step,
+            intact: latest(root).ok().flatten(),
+            disk_full: lower.contains("no space left on device")
+                || lower.contains("disk quota exceeded"),
+            message,
+        })
+    };
+    fs::create_dir(&tmp)
+        .map_err(Error::io("creating", &tmp))
+        .map_err(|e| failed(e.to_string()))?;
     if let Err(error) = write(&tmp) {
         // Best effort: a leftover is harmless and cleaned by the next save.
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(error);
+        return Err(failed(error.to_string()));
     }
-    sync_tree(&tmp)?;
+    sync_tree(&tmp).map_err(|e| failed(e.to_string()))?;
 
     if dir.exists() {
         // Same step saved again (e.g. an interrupt right after a resume).
@@ -122,7 +137,8 @@ where
     }
     sync_dir(root)?;
 
-    write_atomic(&root.join(LATEST_MARKER), format!("{name}\n").as_bytes())?;
+    write_atomic(&root.join(LATEST_MARKER), format!("{name}\n").as_bytes())
+        .map_err(|e| failed(e.to_string()))?;
 
     if let Some(keep_last) = keep_last {
         let others: Vec<Checkpoint> = list(root)?.into_iter().filter(|c| c.step != step).collect();
@@ -212,6 +228,35 @@ pub fn parse_step(name: &str) -> Option<u64> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// Checks a run that resumes from the newest checkpoint under `root`
+/// against the settings that checkpoint recorded: a change of a setting
+/// that cannot change during a run ([`FIXED_ON_RESUME`]: the adapters'
+/// shape, the data and its order) is an [`Error::Checkpoint`] listing every
+/// such change; the other changes are returned for the caller to mention.
+/// `Ok(None)` when there is no checkpoint (resuming then fails elsewhere,
+/// saying so).
+///
+/// Call it before any work, where `--resume` is handled.
+///
+/// # Errors
+///
+/// [`Error::Checkpoint`] as above; [`Error::Io`] or [`Error::Json`] when the
+/// checkpoint's state cannot be read.
+///
+/// [`FIXED_ON_RESUME`]: crate::config::FIXED_ON_RESUME
+pub fn check_resume(
+    root: &Path,
+    config: &crate::config::TrainConfig,
+) -> Result<Option<(PathBuf, Vec<crate::config::SettingChange>)>> {
+    let Some(dir) = latest(root)? else {
+        return Ok(None);
+    };
+    let state = TrainerState::read(&dir)?;
+    let changes = config.compare_with_checkpoint(&state.config);
+    changes.check(&dir)?;
+    Ok(Some((dir, changes.allowed)))
 }
 
 /// Where training stands, saved as [`TRAINER_STATE_FILE`] in each checkpoint

@@ -121,6 +121,12 @@ pub struct TrainConfig {
     pub log_rollouts_every: usize,
     /// Seed of data order, sampling and adapter initialisation.
     pub seed: u64,
+    /// Share of each kind of example (`single`, `multiple`, `parallel`,
+    /// `irrelevance`, …) in every batch, e.g. `{multiple: 0.4,
+    /// irrelevance: 0.3, single: 0.25, parallel: 0.05}`; shares are
+    /// normalised, unlisted kinds are not drawn. `None`: every example once
+    /// per epoch, kinds in the data's proportions.
+    pub kind_mix: Option<std::collections::BTreeMap<String, f64>>,
     /// Recompute each layer's activations in the backward pass to save memory.
     pub grad_checkpoint: bool,
     /// Weights & Biases project to log to (through its Python package).
@@ -195,6 +201,7 @@ impl Default for TrainConfig {
             val_examples: 0,
             log_rollouts_every: 10,
             seed: 0,
+            kind_mix: None,
             grad_checkpoint: false,
             wandb_project: None,
             enforce_thinking: false,
@@ -246,6 +253,13 @@ impl TrainConfig {
             }
         };
         rate("learning_rate", self.learning_rate)?;
+        if self.learning_rate == 0.0 {
+            return invalid(
+                "learning_rate",
+                0.0,
+                "> 0 (at 0 the run would train nothing), e.g. 1e-5",
+            );
+        }
         rate("min_learning_rate", self.min_learning_rate)?;
         rate("weight_decay", self.weight_decay)?;
         rate("max_grad_norm", self.max_grad_norm)?;
@@ -455,6 +469,125 @@ impl TrainConfig {
     }
 }
 
+/// Settings a resumed run must share with its checkpoint: they shape the
+/// adapters' tensors or the order of the data, which the checkpoint holds.
+pub const FIXED_ON_RESUME: &[&str] = &[
+    "model",
+    "data",
+    "train_type",
+    "lora_layers",
+    "lora_rank",
+    "lora_alpha",
+    "lora_dropout",
+    "lora_keys",
+    "seed",
+    "batch_size",
+    "group_size",
+];
+
+/// Settings that are where the files go, not what the run does.
+const IGNORED_ON_RESUME: &[&str] = &["adapter_path"];
+
+/// One setting whose value differs from the checkpoint's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingChange {
+    /// The setting, spelled as in the configuration.
+    pub field: String,
+    /// Its value in the checkpoint (JSON; `null` when the checkpoint lacks it).
+    pub saved: serde_json::Value,
+    /// Its value now.
+    pub now: serde_json::Value,
+}
+
+impl std::fmt::Display for SettingChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} → {}", self.field, self.saved, self.now)
+    }
+}
+
+/// How a run's settings differ from those saved in the checkpoint it
+/// resumes (see [`TrainConfig::compare_with_checkpoint`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResumeChanges {
+    /// Changes of [`FIXED_ON_RESUME`] settings: the run must not resume.
+    pub refused: Vec<SettingChange>,
+    /// Other changes (iterations, learning rate, logging, …): allowed; the
+    /// run no longer repeats the uninterrupted one exactly.
+    pub allowed: Vec<SettingChange>,
+}
+
+impl ResumeChanges {
+    /// An error listing the refused changes, or `Ok` when there are none.
+    pub fn check(&self, checkpoint: &std::path::Path) -> Result<()> {
+        if self.refused.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = self.refused.iter().map(|c| format!("  {c}")).collect();
+        Err(Error::Checkpoint {
+            path: checkpoint.to_path_buf(),
+            reason: format!(
+                "--resume with settings that cannot change during a run (checkpoint → now):\n{}\nresume with the checkpoint's values, or start a new run in another --adapter-path",
+                list.join("\n")
+            ),
+        })
+    }
+}
+
+impl TrainConfig {
+    /// Compares these settings with `saved`, the configuration a checkpoint
+    /// recorded ([`TrainerState::config`](crate::checkpoint::TrainerState)).
+    /// `model` and `data` are compared as files when both exist (so `./m`
+    /// and `m` are the same model).
+    pub fn compare_with_checkpoint(&self, saved: &serde_json::Value) -> ResumeChanges {
+        let now = serde_json::to_value(self).expect("configs serialize");
+        let mut changes = ResumeChanges::default();
+        let Some(now) = now.as_object() else {
+            return changes;
+        };
+        for (field, value) in now {
+            if IGNORED_ON_RESUME.contains(&field.as_str()) {
+                continue;
+            }
+            let old = saved.get(field).cloned().unwrap_or(serde_json::Value::Null);
+            if same_setting(field, &old, value) {
+                continue;
+            }
+            let change = SettingChange {
+                field: field.clone(),
+                saved: old,
+                now: value.clone(),
+            };
+            if FIXED_ON_RESUME.contains(&field.as_str()) {
+                changes.refused.push(change);
+            } else {
+                changes.allowed.push(change);
+            }
+        }
+        changes
+    }
+}
+
+fn same_setting(field: &str, a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    if a == b {
+        return true;
+    }
+    if let (serde_json::Value::Number(x), serde_json::Value::Number(y)) = (a, b) {
+        // f32 settings pass through f64 in JSON on one side only sometimes.
+        if let (Some(x), Some(y)) = (x.as_f64(), y.as_f64()) {
+            return (x as f32) == (y as f32);
+        }
+    }
+    if matches!(field, "model" | "data" | "val_data") {
+        if let (Some(x), Some(y)) = (a.as_str(), b.as_str()) {
+            let (x, y) = (std::path::Path::new(x), std::path::Path::new(y));
+            if let (Ok(x), Ok(y)) = (x.canonicalize(), y.canonicalize()) {
+                return x == y;
+            }
+        }
+    }
+    false
+}
+
 fn invalid<T>(field: &'static str, value: f64, allowed: &'static str) -> Result<T> {
     Err(Error::InvalidParameter {
         field,
@@ -516,6 +649,14 @@ mod tests {
         };
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("two_phase_samples_per_group"), "{err}");
+        for lr in [0.0, -1e-5, f32::NAN, f32::INFINITY] {
+            let c = TrainConfig {
+                learning_rate: lr,
+                ..TrainConfig::default()
+            };
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("learning_rate"), "{lr}: {err}");
+        }
     }
 
     #[test]
@@ -542,6 +683,40 @@ mod tests {
         let c = TrainConfig { iters: 31, ..c };
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("add up to 30"), "{err}");
+    }
+
+    #[test]
+    fn resume_refuses_changed_adapter_shapes_and_allows_schedule_changes() {
+        let saved = serde_json::to_value(TrainConfig::default()).unwrap();
+        let same = TrainConfig::default().compare_with_checkpoint(&saved);
+        assert_eq!(same, ResumeChanges::default());
+        let c = TrainConfig {
+            lora_rank: 16,
+            train_type: FineTuneType::Dora,
+            iters: 2000,
+            learning_rate: 2e-5,
+            steps_per_report: 1,
+            adapter_path: "elsewhere".into(),
+            ..TrainConfig::default()
+        };
+        let changes = c.compare_with_checkpoint(&saved);
+        let names = |v: &[SettingChange]| {
+            let mut n: Vec<String> = v.iter().map(|c| c.field.clone()).collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&changes.refused), ["lora_rank", "train_type"]);
+        assert_eq!(
+            names(&changes.allowed),
+            ["iters", "learning_rate", "steps_per_report"]
+        );
+        let err = changes
+            .check(std::path::Path::new("a/checkpoints/step-4"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lora_rank: 8 → 16"), "{err}");
+        assert!(err.contains("train_type: \"lora\" → \"dora\""), "{err}");
+        assert!(err.contains("step-4"), "{err}");
     }
 
     #[test]

@@ -111,6 +111,26 @@ pub enum Error {
         reason: String,
     },
 
+    /// A checkpoint could not be written; the previous one is untouched.
+    #[error(
+        "{} while writing checkpoint step-{step}; {} (free some space or fix the cause, then continue with --resume)",
+        if *disk_full { "no space left on device".to_string() } else { format!("failed ({message})") },
+        match intact {
+            Some(dir) => format!("{} is intact", dir.file_name().unwrap_or_default().to_string_lossy()),
+            None => "no earlier checkpoint exists".to_string(),
+        }
+    )]
+    CheckpointWrite {
+        /// The step being saved.
+        step: u64,
+        /// The newest complete checkpoint, which resuming will use.
+        intact: Option<PathBuf>,
+        /// Whether the cause is a full disk.
+        disk_full: bool,
+        /// What failed.
+        message: String,
+    },
+
     /// Gradients were passed for other parameters than the optimizer updates.
     #[error("gradients do not match the trained parameters (no gradient for: {})", missing.join(", "))]
     GradientMismatch {
@@ -140,7 +160,7 @@ pub enum Error {
     Policy(#[from] grpo_policy::Error),
 
     /// MLX failed.
-    #[error("mlx: {0}")]
+    #[error("mlx: {}", grpo_policy::error::mlx_message(.0))]
     Mlx(#[from] Exception),
 
     /// A scalar could not be read out of an MLX array.

@@ -149,15 +149,12 @@ impl AdamW {
                 serde_json::to_string(&self.config).expect("configs serialize"),
             ),
         ]);
-        Array::save_safetensors(
+        grpo_policy::weights::save_safetensors_with(
+            path,
             tensors.iter().map(|(k, a)| (k.as_str(), *a)),
             &metadata,
-            path,
         )
-        .map_err(|e| Error::Checkpoint {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+        .map_err(Error::from)
     }
 
     /// Reads moments written by [`save`](Self::save). The hyper-parameters
@@ -168,8 +165,8 @@ impl AdamW {
             path: path.to_path_buf(),
             reason,
         };
-        let (tensors, metadata) =
-            Array::load_safetensors_with_metadata(path).map_err(|e| bad(e.to_string()))?;
+        let (tensors, metadata) = Array::load_safetensors_with_metadata(path)
+            .map_err(|e| bad(grpo_policy::weights::unreadable(path, &e).to_string()))?;
         let step = metadata
             .get("step")
             .and_then(|s| s.parse().ok())

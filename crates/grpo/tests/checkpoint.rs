@@ -135,9 +135,42 @@ fn failed_write_removes_the_temporary_and_keeps_latest() {
             reason: "disk full".into(),
         })
     });
-    assert!(matches!(result, Err(Error::Checkpoint { .. })));
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, Error::CheckpointWrite { step: 2, .. }),
+        "{err}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.contains("checkpoint step-2") && shown.contains("step-1 is intact"),
+        "{shown}"
+    );
     assert_eq!(checkpoint::latest(root.path()).unwrap(), Some(previous));
     assert_eq!(names(root.path()), ["latest", "step-1"]);
+}
+
+#[test]
+fn a_full_disk_is_said_in_words_with_the_checkpoint_that_is_intact() {
+    let root = tempfile::tempdir().unwrap();
+    save(root.path(), 3, None);
+    let err = checkpoint::save(root.path(), 4, None, |dir| -> Result<(), Error> {
+        let path = dir.join("adapters.safetensors");
+        fs::write(&path, b"half").unwrap();
+        Err(Error::Io {
+            action: "writing",
+            path,
+            source: std::io::Error::from_raw_os_error(28), // ENOSPC
+        })
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with(
+            "no space left on device while writing checkpoint step-4; step-3 is intact"
+        ),
+        "{err}"
+    );
+    assert_eq!(names(root.path()), ["latest", "step-3"]);
 }
 
 #[test]
