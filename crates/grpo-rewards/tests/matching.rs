@@ -3,7 +3,7 @@
 
 use grpo_rewards::{
     compare_function_calls, compare_with, extract_function_calls, CompareOptions, NumberMode,
-    ParamKey, Reference, StringMode, ToolCall, Verdict,
+    ParamKey, Reference, RewardSet, StringMode, ToolCall, Verdict,
 };
 use serde_json::json;
 
@@ -262,4 +262,69 @@ fn required_parameters_must_be_given_even_with_a_default() {
         &CompareOptions::default(),
     );
     assert_eq!(c.calls[0].params[1].verdict, Verdict::Missing);
+}
+
+/// Issue 14, point 6: the BFCL-compatible checking mode, through a
+/// `RewardSet`, next to the stricter defaults.
+#[test]
+fn bfcl_mode_checks_as_the_leaderboard_does() {
+    let reference = Reference::default()
+        .with_possible_answers(&json!([{"plan": {
+            "city": ["San Francisco, CA"],
+            "ratio": [0.5, 1.0],
+            "count": [2],
+            "dates": [["April 1, 2024", "April 2, 2024"]]
+        }}]))
+        .unwrap();
+    let default = RewardSet::new(&["tool_call_exact"], None).unwrap();
+    let bfcl = RewardSet::new(&["tool_call_exact"], None)
+        .unwrap()
+        .with_options(CompareOptions::bfcl());
+    let score = |set: &RewardSet, output: &str| set.score(output, &reference).total;
+    // (output, default mode, BFCL mode)
+    for (output, want_default, want_bfcl) in [
+        (
+            "plan(city='San Francisco, CA', ratio=0.5, count=2, dates=['April 1, 2024', 'April 2, 2024'])",
+            1.0,
+            1.0,
+        ),
+        // Strings: case, spaces and `,./-_*^` are ignored by BFCL only.
+        (
+            "plan(city='san francisco ca', ratio=0.5, count=2, dates=('april 1 2024', 'April 2 2024'))",
+            0.0,
+            1.0,
+        ),
+        // Other punctuation still counts.
+        (
+            "plan(city='San Francisco (CA)', ratio=0.5, count=2, dates=['April 1, 2024', 'April 2, 2024'])",
+            0.0,
+            0.0,
+        ),
+        // An int for a float is right in both modes.
+        (
+            "plan(city='San Francisco, CA', ratio=1, count=2, dates=['April 1, 2024', 'April 2, 2024'])",
+            1.0,
+            1.0,
+        ),
+        // A float for an int is right by default, a type error for BFCL.
+        (
+            "plan(city='San Francisco, CA', ratio=0.5, count=2.0, dates=['April 1, 2024', 'April 2, 2024'])",
+            1.0,
+            0.0,
+        ),
+    ] {
+        assert_eq!(score(&default, output), want_default, "default: {output}");
+        assert_eq!(score(&bfcl, output), want_bfcl, "bfcl: {output}");
+    }
+    let float_for_int = calls("plan(count=2.0)");
+    let c = Reference::from_answer("plan(count=2)")
+        .unwrap()
+        .compare(&float_for_int, &CompareOptions::bfcl());
+    assert_eq!(
+        c.calls[0].params[0].verdict,
+        Verdict::WrongType {
+            expected: "int",
+            got: "float"
+        }
+    );
 }

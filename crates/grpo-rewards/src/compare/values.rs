@@ -20,6 +20,21 @@ pub enum NumberMode {
     Lenient,
     /// Ints and floats never compare equal.
     Strict,
+    /// A predicted int equals an expected float of the same value, but a
+    /// predicted float never equals an expected int, as the Berkeley
+    /// Function Calling Leaderboard's checker has it (`5` for `5.0` is
+    /// right, `5.0` for `5` is a type error).
+    ///
+    /// ```
+    /// use grpo_rewards::{compare_with, CompareOptions, NumberMode, ToolCall};
+    ///
+    /// let bfcl = CompareOptions { numbers: NumberMode::IntAsFloat, ..CompareOptions::default() };
+    /// let int = [ToolCall::new("f").arg("x", 5)];
+    /// let float = [ToolCall::new("f").arg("x", 5.0)];
+    /// assert_eq!(compare_with(&int, &float, &bfcl).exact_match, 1.0);
+    /// assert_eq!(compare_with(&float, &int, &bfcl).exact_match, 0.0);
+    /// ```
+    IntAsFloat,
 }
 
 /// How strings compare.
@@ -38,12 +53,28 @@ pub enum StringMode {
     /// Strings must be identical.
     #[default]
     Exact,
-    /// Case, whitespace and ASCII punctuation are ignored, as the Berkeley
-    /// Function Calling Leaderboard's checker does.
+    /// Case, whitespace and ASCII punctuation are ignored.
     Normalized,
+    /// The Berkeley Function Calling Leaderboard's `standardize_string`:
+    /// lower-cased, with spaces and the characters `,./-_*^` removed, and
+    /// `'` read as `"`. Other punctuation and whitespace still count.
+    ///
+    /// ```
+    /// use grpo_rewards::{compare_with, CompareOptions, StringMode, ToolCall};
+    ///
+    /// let bfcl = CompareOptions { strings: StringMode::Bfcl, ..CompareOptions::default() };
+    /// let expected = [ToolCall::new("f").arg("date", "April 1, 2024")];
+    /// let close = [ToolCall::new("f").arg("date", "april 1 2024")];
+    /// let other = [ToolCall::new("f").arg("date", "April 1 (2024)")];
+    /// assert_eq!(compare_with(&close, &expected, &bfcl).exact_match, 1.0);
+    /// assert_eq!(compare_with(&other, &expected, &bfcl).exact_match, 0.0);
+    /// ```
+    Bfcl,
 }
 
-/// Options for comparing values.
+/// Options for comparing values: the defaults the rewards use, or
+/// [`CompareOptions::bfcl`] for numbers comparable with the Berkeley
+/// Function Calling Leaderboard.
 ///
 /// ```
 /// use grpo_rewards::{CompareOptions, NumberMode, StringMode};
@@ -51,6 +82,10 @@ pub enum StringMode {
 /// let options = CompareOptions::default();
 /// assert_eq!(options.numbers, NumberMode::Lenient);
 /// assert_eq!(options.strings, StringMode::Exact);
+/// assert_eq!("bfcl".parse::<CompareOptions>()?, CompareOptions::bfcl());
+/// assert_eq!("default".parse::<CompareOptions>()?, options);
+/// assert!("fuzzy".parse::<CompareOptions>().is_err());
+/// # Ok::<(), String>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CompareOptions {
@@ -60,21 +95,64 @@ pub struct CompareOptions {
     pub strings: StringMode,
 }
 
-/// Whether two values are equal under `options`: typed (`"5" != 5`),
-/// lists in order, dicts key by key in any order, calls by name and
-/// arguments.
+impl CompareOptions {
+    /// The names [`FromStr`](std::str::FromStr) accepts: `default` and
+    /// `bfcl`.
+    pub const NAMES: [&'static str; 2] = ["default", "bfcl"];
+
+    /// The checking of the Berkeley Function Calling Leaderboard's AST
+    /// checker: strings under [`StringMode::Bfcl`], numbers under
+    /// [`NumberMode::IntAsFloat`]. Tuples are read as lists in every mode.
+    ///
+    /// ```
+    /// use grpo_rewards::{CompareOptions, NumberMode, StringMode};
+    ///
+    /// let bfcl = CompareOptions::bfcl();
+    /// assert_eq!((bfcl.numbers, bfcl.strings), (NumberMode::IntAsFloat, StringMode::Bfcl));
+    /// ```
+    pub fn bfcl() -> Self {
+        CompareOptions {
+            numbers: NumberMode::IntAsFloat,
+            strings: StringMode::Bfcl,
+        }
+    }
+}
+
+impl std::str::FromStr for CompareOptions {
+    type Err = String;
+
+    /// `default` or `bfcl`.
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "default" => Ok(CompareOptions::default()),
+            "bfcl" => Ok(CompareOptions::bfcl()),
+            other => Err(format!(
+                "unknown match mode `{other}` (known: {})",
+                CompareOptions::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+/// Whether predicted `a` equals expected `b` under `options`: typed
+/// (`"5" != 5`), lists in order, dicts key by key in any order, calls by
+/// name and arguments.
 pub(crate) fn values_match(a: &Value, b: &Value, options: &CompareOptions) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
-        (Value::Int(i), Value::Float(x)) | (Value::Float(x), Value::Int(i)) => {
+        (Value::Int(i), Value::Float(x)) => {
+            options.numbers != NumberMode::Strict && int_equals_float(*i, *x)
+        }
+        (Value::Float(x), Value::Int(i)) => {
             options.numbers == NumberMode::Lenient && int_equals_float(*i, *x)
         }
         (Value::Str(x), Value::Str(y)) => match options.strings {
             StringMode::Exact => x == y,
             StringMode::Normalized => normalized(x).eq(normalized(y)),
+            StringMode::Bfcl => bfcl_standardized(x).eq(bfcl_standardized(y)),
         },
         (Value::List(x), Value::List(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_match(a, b, options))
@@ -179,6 +257,15 @@ fn normalized(s: &str) -> impl Iterator<Item = char> + '_ {
         .flat_map(char::to_lowercase)
 }
 
+/// BFCL's `standardize_string`: spaces and `,./-_*^` removed, lower-cased,
+/// `'` as `"`.
+fn bfcl_standardized(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars()
+        .filter(|c| !matches!(c, ' ' | ',' | '.' | '/' | '-' | '_' | '*' | '^'))
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == '\'' { '"' } else { c })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +358,29 @@ mod tests {
         // A literal dict of lists still matches itself.
         let literal = json(serde_json::json!({"tags": ["a", "b"]}));
         assert!(allowed_match(&literal, &literal, &o));
+    }
+
+    #[test]
+    fn bfcl_mode() {
+        let o = CompareOptions::bfcl();
+        let s = |x: &str| Value::from(x);
+        assert!(values_match(
+            &s("San Francisco, CA"),
+            &s("san francisco ca"),
+            &o
+        ));
+        assert!(values_match(&s("2x^2 - 1"), &s("2x2-1"), &o));
+        assert!(values_match(&s("it's"), &s("it\"s"), &o));
+        assert!(!values_match(&s("Paris!"), &s("Paris"), &o), "! is kept");
+        assert!(!values_match(&s("a\tb"), &s("ab"), &o), "only spaces go");
+        assert!(values_match(&Value::Int(5), &Value::Float(5.0), &o));
+        assert!(!values_match(&Value::Float(5.0), &Value::Int(5), &o));
+        let strings = |v: &[&str]| Value::List(v.iter().map(|x| s(x)).collect());
+        assert!(values_match(
+            &strings(&["New York"]),
+            &strings(&["newyork"]),
+            &o
+        ));
     }
 
     #[test]
