@@ -314,11 +314,11 @@ pub use compare::{
 };
 pub use error::{AnswerProblem, Error, Result};
 pub use parse::{
-    extract_function_calls, Format, Formats, ParseError, ParseErrorKind, ParseResult, Reasoning,
-    MAX_DEPTH, MAX_INPUT_BYTES,
+    extract_function_calls, parse_literal, Format, Formats, ParseError, ParseErrorKind,
+    ParseResult, Reasoning, MAX_DEPTH, MAX_INPUT_BYTES,
 };
 pub use reference::{ExpectedCall, ExpectedParam, ParamKey, Reference};
-pub use registry::{BatchScores, RewardSet, Scores};
+pub use registry::{BatchScores, CustomReward, RewardSet, Scores};
 pub use score::{
     prose_chars, Evaluation, Reward, FREE_PROSE_WITHOUT_CALLS, FREE_PROSE_WITH_CALLS,
     KNOWN_REWARDS, PROSE_FOR_ZERO,

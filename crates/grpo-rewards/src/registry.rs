@@ -1,12 +1,70 @@
 //! [`RewardSet`]: the rewards named by `--reward-functions`, weighted by
-//! `--reward-weights`, scoring batches in parallel.
+//! `--reward-weights`, scoring batches in parallel, with rewards defined
+//! outside the crate ([`CustomReward`]) beside the built-in ones.
 
+use std::fmt;
+use std::sync::Arc;
+
+#[cfg(feature = "rayon")]
 use rayon::prelude::*;
 
 use crate::compare::CompareOptions;
 use crate::error::{Error, Result};
 use crate::reference::Reference;
 use crate::score::{Evaluation, Reward};
+
+/// A reward defined outside this crate, scored beside the built-in ones
+/// by a [`RewardSet`] ([`RewardSet::with_custom`]). Any
+/// `Fn(&Evaluation) -> f32 + Send + Sync` is one; the [`Evaluation`]
+/// holds the completion, its parse, its comparison and the reference.
+///
+/// ```
+/// use grpo_rewards::{CustomReward, Evaluation, Reference, RewardSet};
+///
+/// /// 1 when the output calls at most `max` tools.
+/// struct AtMost {
+///     max: usize,
+/// }
+///
+/// impl CustomReward for AtMost {
+///     fn score(&self, eval: &Evaluation<'_>) -> f32 {
+///         if eval.parsed.calls.len() <= self.max { 1.0 } else { 0.0 }
+///     }
+/// }
+///
+/// let set = RewardSet::new(&["tool_call_exact"], None)?
+///     .with_custom("at_most_one_call", 0.5, AtMost { max: 1 })?
+///     .with_custom("short", 0.25, |e: &Evaluation<'_>| {
+///         if e.completion.len() < 40 { 1.0 } else { 0.0 }
+///     })?;
+/// assert_eq!(set.names(), ["tool_call_exact", "at_most_one_call", "short"]);
+/// let reference = Reference::from_answer("f(x=1)")?;
+/// let scores = set.score("f(x=1)\nf(x=1)", &reference);
+/// assert_eq!(scores.values, [0.0, 0.0, 1.0]);
+/// assert_eq!(scores.total, 0.25);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait CustomReward: Send + Sync {
+    /// The reward of one completion; keep it in [0, 1] like the built-in
+    /// rewards, so weights mean the same for all.
+    fn score(&self, eval: &Evaluation<'_>) -> f32;
+}
+
+impl<F> CustomReward for F
+where
+    F: Fn(&Evaluation<'_>) -> f32 + Send + Sync,
+{
+    fn score(&self, eval: &Evaluation<'_>) -> f32 {
+        self(eval)
+    }
+}
+
+/// A named custom reward.
+#[derive(Clone)]
+struct Custom {
+    name: String,
+    reward: Arc<dyn CustomReward>,
+}
 
 /// Resolved reward functions and weights.
 ///
@@ -31,11 +89,40 @@ use crate::score::{Evaluation, Reward};
 /// assert!((scores.total - (0.4 + 0.3 * 0.4)).abs() < 1e-6);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct RewardSet {
     rewards: Vec<Reward>,
+    /// Custom rewards, scored after the built-in ones.
+    custom: Vec<Custom>,
+    /// One per built-in reward, then one per custom reward.
     weights: Vec<f32>,
     options: CompareOptions,
+}
+
+impl fmt::Debug for RewardSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RewardSet")
+            .field("names", &self.names())
+            .field("weights", &self.weights)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+/// Equal when the names, weights and options are, and custom rewards are
+/// the same objects.
+impl PartialEq for RewardSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.rewards == other.rewards
+            && self.weights == other.weights
+            && self.options == other.options
+            && self.custom.len() == other.custom.len()
+            && self
+                .custom
+                .iter()
+                .zip(&other.custom)
+                .all(|(a, b)| a.name == b.name && Arc::ptr_eq(&a.reward, &b.reward))
+    }
 }
 
 /// The rewards of one completion.
@@ -125,9 +212,49 @@ impl RewardSet {
         };
         Ok(RewardSet {
             rewards,
+            custom: Vec::new(),
             weights,
             options: CompareOptions::default(),
         })
+    }
+
+    /// Adds a reward defined outside the crate, scored after the built-in
+    /// ones with weight `weight` (see [`CustomReward`] for an example).
+    ///
+    /// Errors: a name already in the set (built-in names included, whether
+    /// or not the set uses them), a weight that is not finite.
+    ///
+    /// ```
+    /// use grpo_rewards::{Error, Evaluation, RewardSet};
+    ///
+    /// let set = RewardSet::new(&["tool_call_exact"], None)?;
+    /// let err = set.with_custom("tool_call_format", 1.0, |_: &Evaluation<'_>| 1.0).unwrap_err();
+    /// assert_eq!(err, Error::DuplicateReward { name: "tool_call_format".into() });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_custom(
+        mut self,
+        name: impl Into<String>,
+        weight: f32,
+        reward: impl CustomReward + 'static,
+    ) -> Result<Self> {
+        let name = name.into();
+        let taken = name.parse::<Reward>().is_ok() || self.custom.iter().any(|c| c.name == name);
+        if taken {
+            return Err(Error::DuplicateReward { name });
+        }
+        if !weight.is_finite() {
+            return Err(Error::NonFiniteWeight {
+                index: self.weights.len(),
+                value: weight,
+            });
+        }
+        self.custom.push(Custom {
+            name,
+            reward: Arc::new(reward),
+        });
+        self.weights.push(weight);
+        Ok(self)
     }
 
     /// Sets how values compare (default: lenient numbers, exact strings).
@@ -149,7 +276,8 @@ impl RewardSet {
         self
     }
 
-    /// The reward names, in order.
+    /// The reward names, in order: the built-in rewards, then the custom
+    /// ones.
     ///
     /// ```
     /// let set = grpo_rewards::RewardSet::new(&["tool_call_params"], None)?;
@@ -157,10 +285,16 @@ impl RewardSet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn names(&self) -> Vec<&str> {
-        self.rewards.iter().map(|r| r.name()).collect()
+        let custom = self.custom.iter().map(|c| c.name.as_str());
+        self.rewards
+            .iter()
+            .map(|r| r.name())
+            .chain(custom)
+            .collect()
     }
 
-    /// The rewards, in order.
+    /// The built-in rewards, in order (custom ones are in
+    /// [`RewardSet::names`] only).
     ///
     /// ```
     /// use grpo_rewards::{Reward, RewardSet};
@@ -173,7 +307,7 @@ impl RewardSet {
         &self.rewards
     }
 
-    /// The weights, in order.
+    /// The weights, in [`RewardSet::names`] order.
     ///
     /// ```
     /// let set = grpo_rewards::RewardSet::new(&["tool_call_exact"], Some(&[0.5]))?;
@@ -197,13 +331,20 @@ impl RewardSet {
     /// ```
     pub fn score(&self, completion: &str, reference: &Reference) -> Scores {
         let eval = Evaluation::new(completion, reference, &self.options);
-        let values: Vec<f32> = self.rewards.iter().map(|r| r.score(&eval)).collect();
+        let custom = self.custom.iter().map(|c| c.reward.score(&eval));
+        let values: Vec<f32> = self
+            .rewards
+            .iter()
+            .map(|r| r.score(&eval))
+            .chain(custom)
+            .collect();
         let total = values.iter().zip(&self.weights).map(|(v, w)| v * w).sum();
         Scores { values, total }
     }
 
-    /// Scores a batch in parallel (rayon), completion `i` against
-    /// `references[i]`. The two slices must have the same length.
+    /// Scores a batch, completion `i` against `references[i]`, in parallel
+    /// with rayon (the default `rayon` feature; one by one without it).
+    /// The two slices must have the same length.
     ///
     /// ```
     /// use grpo_rewards::{Error, Reference, RewardSet};
@@ -225,12 +366,19 @@ impl RewardSet {
                 references: references.len(),
             });
         }
+        #[cfg(feature = "rayon")]
         let scored: Vec<Scores> = completions
             .par_iter()
             .zip(references.par_iter())
             .map(|(c, r)| self.score(c.as_ref(), r))
             .collect();
-        let mut per_reward = vec![Vec::with_capacity(scored.len()); self.rewards.len()];
+        #[cfg(not(feature = "rayon"))]
+        let scored: Vec<Scores> = completions
+            .iter()
+            .zip(references)
+            .map(|(c, r)| self.score(c.as_ref(), r))
+            .collect();
+        let mut per_reward = vec![Vec::with_capacity(scored.len()); self.weights.len()];
         let mut total = Vec::with_capacity(scored.len());
         for s in scored {
             for (column, v) in per_reward.iter_mut().zip(s.values) {
@@ -266,6 +414,28 @@ mod tests {
             "unknown reward `nope` (known: tool_call_exact, tool_call_function, tool_call_params, \
              tool_call_overall, tool_call_parseable, tool_call_format, tool_call_concise)"
         );
+    }
+
+    #[test]
+    fn custom_rewards_score_beside_the_built_ins() {
+        let set = RewardSet::new(&["tool_call_exact"], Some(&[2.0]))
+            .unwrap()
+            .with_custom("calls", 0.5, |e: &Evaluation<'_>| {
+                e.parsed.calls.len() as f32
+            })
+            .unwrap();
+        let r = Reference::from_answer("f()").unwrap();
+        let batch = set.score_batch(&["f()", "f()\ng()"], &[&r, &r]).unwrap();
+        assert_eq!(batch.per_reward, [[1.0, 0.0], [1.0, 2.0]]);
+        assert_eq!(batch.total, [2.5, 1.0]);
+        assert_eq!(set.weights(), [2.0, 0.5]);
+        assert_eq!(set, set.clone());
+        let twice = set
+            .clone()
+            .with_custom("calls", 1.0, |_: &Evaluation<'_>| 0.0);
+        assert!(matches!(twice, Err(Error::DuplicateReward { .. })));
+        let nan = set.with_custom("nan", f32::NAN, |_: &Evaluation<'_>| 0.0);
+        assert!(matches!(nan, Err(Error::NonFiniteWeight { index: 2, .. })));
     }
 
     #[test]

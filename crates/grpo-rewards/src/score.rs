@@ -1,9 +1,10 @@
 //! The named rewards, as pure functions of one [`Evaluation`].
 //!
-//! Adding a reward means adding a [`Reward`] variant, its name in
-//! [`KNOWN_REWARDS`] and [`Reward::ALL`], and a match arm in
+//! Adding a built-in reward means adding a [`Reward`] variant, a row in
+//! `TABLE` (its name, written nowhere else) and a match arm in
 //! [`Reward::score`]; everything a reward may need (the raw completion,
 //! the parse, the comparison, the reference) is in the [`Evaluation`].
+//! Rewards defined outside the crate are [`CustomReward`](crate::CustomReward)s.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,21 +14,33 @@ use crate::error::Error;
 use crate::parse::ParseResult;
 use crate::reference::Reference;
 
+/// Every built-in reward with its `--reward-functions` name: the one place
+/// the names are written.
+const TABLE: [(Reward, &str); 7] = [
+    (Reward::Exact, "tool_call_exact"),
+    (Reward::Function, "tool_call_function"),
+    (Reward::Params, "tool_call_params"),
+    (Reward::Overall, "tool_call_overall"),
+    (Reward::Parseable, "tool_call_parseable"),
+    (Reward::Format, "tool_call_format"),
+    (Reward::Concise, "tool_call_concise"),
+];
+
 /// The names [`RewardSet::new`](crate::RewardSet::new) accepts, in
 /// [`Reward::ALL`] order.
 ///
 /// ```
 /// assert!(grpo_rewards::KNOWN_REWARDS.contains(&"tool_call_exact"));
 /// ```
-pub const KNOWN_REWARDS: &[&str] = &[
-    "tool_call_exact",
-    "tool_call_function",
-    "tool_call_params",
-    "tool_call_overall",
-    "tool_call_parseable",
-    "tool_call_format",
-    "tool_call_concise",
-];
+pub const KNOWN_REWARDS: &[&str] = &{
+    let mut names = [""; TABLE.len()];
+    let mut i = 0;
+    while i < TABLE.len() {
+        names[i] = TABLE[i].1;
+        i += 1;
+    }
+    names
+};
 
 /// A reward function, by its `--reward-functions` name.
 ///
@@ -79,31 +92,30 @@ impl Reward {
     /// ```
     /// assert_eq!(grpo_rewards::Reward::ALL.len(), grpo_rewards::KNOWN_REWARDS.len());
     /// ```
-    pub const ALL: [Reward; 7] = [
-        Reward::Exact,
-        Reward::Function,
-        Reward::Params,
-        Reward::Overall,
-        Reward::Parseable,
-        Reward::Format,
-        Reward::Concise,
-    ];
+    pub const ALL: [Reward; TABLE.len()] = {
+        let mut all = [Reward::Exact; TABLE.len()];
+        let mut i = 0;
+        while i < TABLE.len() {
+            all[i] = TABLE[i].0;
+            i += 1;
+        }
+        all
+    };
 
     /// The `--reward-functions` name.
     ///
     /// ```
     /// assert_eq!(grpo_rewards::Reward::Format.name(), "tool_call_format");
     /// ```
-    pub fn name(self) -> &'static str {
-        match self {
-            Reward::Exact => "tool_call_exact",
-            Reward::Function => "tool_call_function",
-            Reward::Params => "tool_call_params",
-            Reward::Overall => "tool_call_overall",
-            Reward::Parseable => "tool_call_parseable",
-            Reward::Format => "tool_call_format",
-            Reward::Concise => "tool_call_concise",
+    pub const fn name(self) -> &'static str {
+        let mut i = 0;
+        while i < TABLE.len() {
+            if TABLE[i].0 as u8 == self as u8 {
+                return TABLE[i].1;
+            }
+            i += 1;
         }
+        ""
     }
 
     /// The reward of one completion, in [0, 1].

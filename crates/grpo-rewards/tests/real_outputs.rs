@@ -85,3 +85,25 @@ fn unclosed_envelopes_keep_their_calls_before_the_next_turn() {
         assert_eq!(scores.values, [1.0, 0.0], "{text:?}");
     }
 }
+
+/// Point 7: the literal parser grpo-dataset's converters use for Python
+/// dicts in `<tool_call>` blocks.
+#[test]
+fn python_literals_parse_as_json_values() {
+    use grpo_rewards::parse_literal;
+    let v = parse_literal(
+        "{'arguments': {'symbol': 'AAPL', 'n': 3, 'x': -1.5, 'ok': True, 'none': None, 'xs': (1, 2)}, 'name': 'get_stock_price'}",
+    )
+    .unwrap();
+    assert_eq!(
+        v.to_json(),
+        serde_json::json!({"arguments": {"symbol": "AAPL", "n": 3, "x": -1.5, "ok": true, "none": null, "xs": [1, 2]}, "name": "get_stock_price"})
+    );
+    assert_eq!(parse_literal(r"'it\'s'").unwrap().to_json(), "it's");
+    for bad in [
+        "{'a': }", "[1, 2", "'open", "{'a' 1}", "x y", "", "((((((", "'\\u12'", "f()",
+    ] {
+        assert!(parse_literal(bad).is_err(), "{bad}");
+    }
+    assert!(parse_literal(&"[".repeat(10_000)).is_err());
+}

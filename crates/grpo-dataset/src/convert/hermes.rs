@@ -13,7 +13,6 @@
 
 use serde_json::Value;
 
-use super::python_literal::parse_python_literal;
 use super::{assemble, context_messages, json_field, Call};
 use crate::prompt::JsonStyle;
 use crate::record::{Example, Message};
@@ -124,7 +123,7 @@ fn calls_of(turn: &Message) -> Result<Vec<Call>, String> {
     for block in turn.content.split("<tool_call>").skip(1) {
         let body = block.split("</tool_call>").next().unwrap_or(block).trim();
         let value = serde_json::from_str::<Value>(body)
-            .or_else(|_| parse_python_literal(body))
+            .or_else(|_| grpo_rewards::parse_literal(body).map(|v| v.to_json()))
             .map_err(|e| {
                 format!("a <tool_call> block is neither JSON nor a Python dict ({e}): {body}")
             })?;

@@ -17,7 +17,6 @@
 mod bfcl;
 mod glaive;
 mod hermes;
-mod python_literal;
 mod xlam;
 
 use std::fmt;

@@ -88,6 +88,74 @@ pub fn extract_function_calls(text: &str) -> ParseResult {
     scanner.out
 }
 
+/// Parses one Python or JSON literal, the whole of `text` (whitespace
+/// around it allowed): dicts (keys in the order written), lists, tuples
+/// (as lists), strings in any quoting, numbers, `True`/`False`/`None` and
+/// `true`/`false`/`null`. It is the value grammar of the call parser;
+/// calls and names are not literals, and nothing is evaluated. Nesting
+/// deeper than [`MAX_DEPTH`] and input longer than [`MAX_INPUT_BYTES`]
+/// are errors.
+///
+/// ```
+/// use grpo_rewards::{parse_literal, ParseErrorKind, Value};
+///
+/// let v = parse_literal("{'name': 'f', 'arguments': {'x': True, 'y': (1, 2.5), 'z': None}}")?;
+/// assert_eq!(
+///     v.to_json().to_string(),
+///     r#"{"name":"f","arguments":{"x":true,"y":[1,2.5],"z":null}}"#
+/// );
+/// assert_eq!(parse_literal(r#" {"a": [1, "b"]} "#)?, Value::Dict(vec![
+///     ("a".into(), Value::List(vec![Value::Int(1), Value::from("b")])),
+/// ]));
+/// assert_eq!(parse_literal("[1, 2").unwrap_err().kind, ParseErrorKind::Truncated);
+/// assert_eq!(parse_literal("{'a': 1} extra").unwrap_err().offset, 9);
+/// assert!(parse_literal("f(x=1)").is_err(), "a call is not a literal");
+/// # Ok::<(), grpo_rewards::ParseError>(())
+/// ```
+pub fn parse_literal(text: &str) -> Result<Value, ParseError> {
+    let error = |offset, kind| Err(ParseError { offset, kind });
+    if text.len() > MAX_INPUT_BYTES {
+        let kind = ParseErrorKind::InputTooLong {
+            len: text.len(),
+            max: MAX_INPUT_BYTES,
+        };
+        return error(0, kind);
+    }
+    let body = ws(text);
+    let start = text.len() - body.len();
+    match python::value(body, 0) {
+        Ok((rest, v)) => {
+            let rest = ws(rest);
+            if !rest.is_empty() {
+                error(text.len() - rest.len(), ParseErrorKind::Malformed)
+            } else if holds_call(&v) {
+                error(start, ParseErrorKind::Malformed)
+            } else {
+                Ok(v)
+            }
+        }
+        Err(nom::Err::Error(f) | nom::Err::Failure(f)) => {
+            let offset = text.len() - f.at.len();
+            match f.kind {
+                FailKind::TooDeep => error(offset, ParseErrorKind::TooDeep { max: MAX_DEPTH }),
+                _ if ws(f.at).is_empty() => error(offset, ParseErrorKind::Truncated),
+                _ => error(offset, ParseErrorKind::Malformed),
+            }
+        }
+        Err(nom::Err::Incomplete(_)) => error(text.len(), ParseErrorKind::Truncated),
+    }
+}
+
+/// Whether a value is or holds a call.
+fn holds_call(v: &Value) -> bool {
+    match v {
+        Value::Call(_) => true,
+        Value::List(items) => items.iter().any(holds_call),
+        Value::Dict(entries) => entries.iter().any(|(_, v)| holds_call(v)),
+        _ => false,
+    }
+}
+
 /// The scan state: the text, what was found so far, and remembered
 /// searches.
 struct Scanner<'a> {

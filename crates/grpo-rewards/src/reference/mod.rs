@@ -266,7 +266,46 @@ impl Reference {
     /// assert_eq!(r.compare(&calls, &CompareOptions::default()).exact_match, 1.0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_tools(mut self, tools: &[serde_json::Value]) -> Result<Self> {
+    ///
+    /// The schema's properties are read in the order `serde_json` keeps
+    /// them: declaration order with its `preserve_order` feature (this
+    /// crate's default `preserve_order` feature turns it on), sorted
+    /// without. [`Reference::with_tools_json`] keeps declaration order
+    /// either way.
+    pub fn with_tools(self, tools: &[serde_json::Value]) -> Result<Self> {
+        let tools: Vec<Value> = tools.iter().map(Value::from).collect();
+        self.with_tool_values(&tools)
+    }
+
+    /// [`Reference::with_tools`] from JSON text: a list of tool schemas or
+    /// one schema. The text is read by this crate's own parser
+    /// ([`parse_literal`](crate::parse_literal)), so properties keep the
+    /// order written whatever `serde_json`'s features.
+    ///
+    /// ```
+    /// use grpo_rewards::{CompareOptions, extract_function_calls, Reference};
+    ///
+    /// let tools = r#"[{"name": "pow", "parameters": {"type": "object",
+    ///     "properties": {"exp": {"type": "number"}, "base": {"type": "number"}}}}]"#;
+    /// let r = Reference::from_answer("pow(base=2, exp=10)")?.with_tools_json(tools)?;
+    /// let calls = extract_function_calls("pow(10, 2)").calls;
+    /// assert_eq!(r.compare(&calls, &CompareOptions::default()).exact_match, 1.0);
+    /// assert!(Reference::default().with_tools_json("[{").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_tools_json(self, tools: &str) -> Result<Self> {
+        let parsed = crate::parse::parse_literal(tools).map_err(|_| Error::InvalidTool {
+            index: 0,
+            field: "tools",
+            expected: "JSON: a list of tool schemas or one schema",
+        })?;
+        match parsed {
+            Value::List(items) => self.with_tool_values(&items),
+            one => self.with_tool_values(&[one]),
+        }
+    }
+
+    fn with_tool_values(mut self, tools: &[Value]) -> Result<Self> {
         self.tools = tools
             .iter()
             .enumerate()

@@ -27,50 +27,68 @@ impl Tool {
     }
 }
 
-/// Reads one tool schema (see [`Reference::with_tools`](crate::Reference::with_tools)).
-pub(super) fn parse_tool(index: usize, tool: &serde_json::Value) -> Result<Tool> {
-    use serde_json::Value as J;
+/// The value under `key`.
+fn get<'a>(entries: &'a [(String, Value)], key: &str) -> Option<&'a Value> {
+    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// Reads one tool schema (see [`Reference::with_tools`](crate::Reference::with_tools)),
+/// in the crate's [`Value`] form, whose dicts keep the order written.
+pub(super) fn parse_tool(index: usize, tool: &Value) -> Result<Tool> {
     let invalid = |field, expected| Error::InvalidTool {
         index,
         field,
         expected,
     };
-    let mut object = tool.as_object().ok_or(invalid("tool", "a JSON object"))?;
-    if let Some(J::Object(inner)) = object.get("function") {
+    let Value::Dict(object) = tool else {
+        return Err(invalid("tool", "a JSON object"));
+    };
+    let mut object: &[(String, Value)] = object;
+    if let Some(Value::Dict(inner)) = get(object, "function") {
         object = inner;
     }
-    let name = match object.get("name") {
-        Some(J::String(name)) => name.clone(),
+    let name = match get(object, "name") {
+        Some(Value::Str(name)) => name.clone(),
         _ => return Err(invalid("name", "a string")),
     };
-    let required = match object.get("parameters") {
-        Some(J::Object(p)) => match p.get("required") {
-            None | Some(J::Null) => Vec::new(),
-            Some(J::Array(names)) => names
-                .iter()
-                .map(|n| n.as_str().map(str::to_owned))
-                .collect::<Option<_>>()
-                .ok_or(invalid("parameters.required", "a list of names"))?,
-            Some(_) => return Err(invalid("parameters.required", "a list of names")),
-        },
-        _ => Vec::new(),
+    let parameters = match get(object, "parameters") {
+        None | Some(Value::Null) => None,
+        Some(Value::Dict(p)) => Some(p),
+        Some(_) => return Err(invalid("parameters", "a JSON object")),
     };
-    let properties = match object.get("parameters") {
-        None | Some(J::Null) => None,
-        Some(J::Object(p)) => match p.get("properties") {
-            Some(J::Object(props)) => Some(props),
+    let required = match parameters.and_then(|p| get(p, "required")) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::List(names)) => names
+            .iter()
+            .map(|n| match n {
+                Value::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect::<Option<_>>()
+            .ok_or(invalid("parameters.required", "a list of names"))?,
+        Some(_) => return Err(invalid("parameters.required", "a list of names")),
+    };
+    let properties = match parameters {
+        None => None,
+        Some(p) => match get(p, "properties") {
+            Some(Value::Dict(props)) => Some(props),
             Some(_) => return Err(invalid("parameters.properties", "a JSON object")),
             // JSON Schema without properties, or the guide's form where
             // parameters map straight to their descriptions.
-            None if p.get("type").is_some_and(|t| t == "object") => None,
+            None if matches!(get(p, "type"), Some(Value::Str(t)) if t == "object") => None,
             None => Some(p),
         },
-        Some(_) => return Err(invalid("parameters", "a JSON object")),
     };
     let params = properties
         .into_iter()
         .flatten()
-        .map(|(name, schema)| (name.clone(), schema.get("default").map(Value::from)))
+        .map(|(name, schema)| {
+            let default = match schema {
+                Value::Dict(entries) => get(entries, "default").cloned(),
+                _ => None,
+            };
+            (name.clone(), default)
+        })
         .collect();
     Ok(Tool {
         name,
@@ -85,6 +103,10 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    #[cfg_attr(
+        not(feature = "preserve_order"),
+        ignore = "needs serde_json's preserve_order"
+    )]
     fn tools_name_positions_and_mark_defaults_optional() {
         let tools = [
             json!({"type": "function", "function": {"name": "f", "parameters": {
