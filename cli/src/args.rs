@@ -48,6 +48,12 @@ pub enum Command {
 
 /// `mlx-grpo train` (and `sft`): every setting of a run. Unset flags come
 /// from `--config`, then from the defaults shown.
+///
+/// Negative numbers parse wherever they stand (`allow_negative_numbers` on
+/// the subcommands); the float flags also take `allow_hyphen_values`,
+/// because clap's test for a negative number rejects a signed exponent
+/// (`--learning-rate -1e-5`). List flags (`--reward-weights 1 2 3`) end at
+/// the next flag.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TrainArgs {
     /// Model directory or Hugging Face repo id (from the local cache)
@@ -83,10 +89,10 @@ pub struct TrainArgs {
     #[arg(long, help_heading = "Fine-tuning")]
     pub lora_rank: Option<i32>,
     /// Adapter alpha; updates are scaled by alpha / rank [default: 16].
-    #[arg(long, help_heading = "Fine-tuning")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "Fine-tuning")]
     pub lora_alpha: Option<f32>,
     /// Dropout on adapter inputs [default: 0].
-    #[arg(long, help_heading = "Fine-tuning")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "Fine-tuning")]
     pub lora_dropout: Option<f32>,
     /// Projections to adapt [default: self_attn.q_proj self_attn.k_proj
     /// self_attn.v_proj self_attn.o_proj; add mlp.gate_proj mlp.up_proj
@@ -108,7 +114,7 @@ pub struct TrainArgs {
     #[arg(long, help_heading = "Optimisation")]
     pub group_size: Option<usize>,
     /// Peak learning rate [default: 1e-5].
-    #[arg(long, help_heading = "Optimisation")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "Optimisation")]
     pub learning_rate: Option<f32>,
     /// Linear warmup iterations [default: 0].
     #[arg(long, help_heading = "Optimisation")]
@@ -117,13 +123,13 @@ pub struct TrainArgs {
     #[arg(long, value_enum, help_heading = "Optimisation")]
     pub lr_schedule: Option<Schedule>,
     /// Final learning rate of the cosine schedule [default: 0].
-    #[arg(long, help_heading = "Optimisation")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "Optimisation")]
     pub min_learning_rate: Option<f32>,
     /// AdamW weight decay [default: 0].
-    #[arg(long, help_heading = "Optimisation")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "Optimisation")]
     pub weight_decay: Option<f32>,
     /// Clip the global gradient norm to this; 0 for no clipping [default: 1].
-    #[arg(long, help_heading = "Optimisation")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "Optimisation")]
     pub max_grad_norm: Option<f32>,
     /// Seed of data order, sampling and adapter initialisation [default: 0].
     #[arg(long, help_heading = "Optimisation")]
@@ -133,16 +139,16 @@ pub struct TrainArgs {
     #[arg(long, help_heading = "Generation")]
     pub max_completion_length: Option<usize>,
     /// Sampling temperature of rollouts [default: 0.7].
-    #[arg(long, help_heading = "Generation")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "Generation")]
     pub temperature: Option<f32>,
     /// Nucleus sampling; 1 for off [default: 1].
-    #[arg(long, help_heading = "Generation")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "Generation")]
     pub top_p: Option<f32>,
     /// Top-k sampling; 0 for off [default: 0].
     #[arg(long, help_heading = "Generation")]
     pub top_k: Option<i32>,
     /// Min-p sampling; 0 for off [default: 0].
-    #[arg(long, help_heading = "Generation")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "Generation")]
     pub min_p: Option<f32>,
     /// Completions must open with a closed reasoning block; those that do
     /// not score 0 on every reward [default: false; tool calling needs no
@@ -166,13 +172,13 @@ pub struct TrainArgs {
     pub two_phase_answer_length: Option<usize>,
 
     /// KL penalty to the base model; 0 skips the reference pass [default: 0.1].
-    #[arg(long, help_heading = "GRPO objective")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub beta: Option<f32>,
     /// Lower clip range of the importance ratio [default: 0.2].
-    #[arg(long, help_heading = "GRPO objective")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub epsilon: Option<f32>,
     /// Upper clip range (DAPO's clip-higher) [default: --epsilon].
-    #[arg(long, help_heading = "GRPO objective")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub epsilon_high: Option<f32>,
     /// Loss aggregation: grpo, bnpo, dr_grpo or dapo [default: grpo].
     #[arg(long, value_enum, help_heading = "GRPO objective")]
@@ -195,7 +201,7 @@ pub struct TrainArgs {
     #[arg(long, num_args = 1.., help_heading = "GRPO objective")]
     pub reward_functions: Option<Vec<String>>,
     /// One weight per reward function [default: 1 each].
-    #[arg(long, num_args = 1.., allow_hyphen_values = true, help_heading = "GRPO objective")]
+    #[arg(long, num_args = 1.., help_heading = "GRPO objective")]
     pub reward_weights: Option<Vec<f32>>,
     /// Give the first part of the reference answer at the start of each
     /// completion (no loss on it), shrinking from --curriculum-start-ratio
@@ -203,10 +209,10 @@ pub struct TrainArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "GRPO objective")]
     pub curriculum_enabled: Option<bool>,
     /// Scaffold fraction at the start [default: 1].
-    #[arg(long, help_heading = "GRPO objective")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub curriculum_start_ratio: Option<f32>,
     /// Scaffold fraction at the end [default: 0].
-    #[arg(long, help_heading = "GRPO objective")]
+    #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub curriculum_end_ratio: Option<f32>,
     /// Iterations over which the scaffold fraction moves [default: 500].
     #[arg(long, help_heading = "GRPO objective")]
@@ -238,9 +244,14 @@ pub struct TrainArgs {
     /// in .venv; offline when there is no network).
     #[arg(long, help_heading = "Output")]
     pub wandb_project: Option<String>,
-    /// Continue from the last checkpoint in --adapter-path.
+    /// Continue from the last checkpoint in --adapter-path (with the same
+    /// settings; iterations, learning rate and logging may change).
     #[arg(long, help_heading = "Output")]
     pub resume: bool,
+    /// Start a new run in an --adapter-path that holds one: its
+    /// checkpoints, logs and adapters are deleted first.
+    #[arg(long, help_heading = "Output", conflicts_with = "resume")]
+    pub force: bool,
 }
 
 /// `--train-type`.
@@ -354,12 +365,16 @@ pub struct FuseArgs {
     /// Adapters to fold in.
     #[arg(long)]
     pub adapter_path: PathBuf,
-    /// Where to write the fused model.
+    /// Where to write the fused model: a new or empty directory (never the
+    /// model's or the adapters' own).
     #[arg(long)]
     pub save_path: PathBuf,
     /// Write dense weights even if the base is quantized.
     #[arg(long)]
     pub dequantize: bool,
+    /// Replace --save-path if it exists and is not empty.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `mlx-grpo convert`.
@@ -394,4 +409,47 @@ pub enum ConvertDtype {
     F16,
     /// bfloat16.
     Bf16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn train(args: &[&str]) -> TrainArgs {
+        let cli = Cli::try_parse_from(["mlx-grpo", "train"].iter().chain(args))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        match cli.command {
+            Command::Train(a) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn list_and_negative_flags_parse_wherever_they_stand() {
+        let a = train(&["--reward-weights", "1", "2", "3", "--adapter-path", "out"]);
+        assert_eq!(a.reward_weights, Some(vec![1.0, 2.0, 3.0]));
+        assert_eq!(a.adapter_path, Some(PathBuf::from("out")));
+        let a = train(&["--reward-weights", "0.5", "-0.5", "--iters", "3"]);
+        assert_eq!(a.reward_weights, Some(vec![0.5, -0.5]));
+        assert_eq!(a.iters, Some(3));
+        let a = train(&[
+            "--learning-rate",
+            "-1e-5",
+            "--beta",
+            "-0.1",
+            "--lora-layers",
+            "-1",
+        ]);
+        assert_eq!(a.learning_rate, Some(-1e-5));
+        assert_eq!(a.beta, Some(-0.1));
+        assert_eq!(a.lora_layers, Some(-1));
+        let a = train(&[
+            "--reward-functions",
+            "tool_call_exact",
+            "--learning-rate",
+            "2E-6",
+        ]);
+        assert_eq!(a.learning_rate, Some(2e-6));
+    }
 }

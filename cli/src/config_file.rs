@@ -37,20 +37,35 @@ pub fn resolve(args: &TrainArgs, embedded: Option<&Path>) -> Result<TrainConfig>
 }
 
 /// A YAML file's top-level mapping, with `-` in keys read as `_`.
+///
+/// Every error names the file and the setting: an unknown key (with the
+/// known ones), a key given twice (`group-size` and `group_size` count as
+/// one), a NaN or infinite number, and a value of the wrong type (with the
+/// type expected).
 pub fn read_yaml(path: &Path) -> Result<Map<String, Value>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let value: Value =
+    // Parsed as YAML values first: they reject duplicate keys (JSON maps
+    // keep the last silently) and keep NaN and infinities (JSON turns them
+    // into null, and the error would then be about a null).
+    let yaml: serde_norway::Value =
         serde_norway::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    let Value::Object(map) = value else {
+    let serde_norway::Value::Mapping(map) = yaml else {
         bail!(
             "{}: expected a mapping of settings (`group_size: 8`, …)",
             path.display()
         );
     };
-    let known = serde_json::to_value(TrainConfig::default())?;
+    let defaults = serde_json::to_value(TrainConfig::default())?;
     let mut out = Map::new();
     for (k, v) in map {
+        let Some(k) = k.as_str().map(str::to_owned) else {
+            bail!(
+                "{}: setting names are text (found {})",
+                path.display(),
+                serde_json::to_string(&k).unwrap_or_else(|_| "a non-text key".into())
+            );
+        };
         let key = k.replace('-', "_");
         if key == "config" {
             bail!(
@@ -58,8 +73,8 @@ pub fn read_yaml(path: &Path) -> Result<Map<String, Value>> {
                 path.display()
             );
         }
-        if known.get(&key).is_none() {
-            let mut names: Vec<&String> = known.as_object().expect("a struct").keys().collect();
+        if defaults.get(&key).is_none() {
+            let mut names: Vec<&String> = defaults.as_object().expect("a struct").keys().collect();
             names.sort();
             let names: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
             bail!(
@@ -68,9 +83,51 @@ pub fn read_yaml(path: &Path) -> Result<Map<String, Value>> {
                 names.join(", ")
             );
         }
+        if out.contains_key(&key) {
+            bail!(
+                "{}: setting `{key}` is given twice (`-` and `_` spell the same key)",
+                path.display()
+            );
+        }
+        if let Some(bad) = non_finite(&v) {
+            bail!(
+                "{}: setting `{k}` is {bad}; expected a finite number",
+                path.display()
+            );
+        }
+        let v = serde_json::to_value(&v)
+            .with_context(|| format!("{}: setting `{k}`", path.display()))?;
+        // Checked alone against its field's type, so the error can say which
+        // setting it is (serde's own message names only the types).
+        let mut probe = defaults.clone();
+        probe[&key] = v.clone();
+        if let Err(e) = serde_json::from_value::<TrainConfig>(probe) {
+            bail!(
+                "{}: setting `{k}`: {e} (default: {})",
+                path.display(),
+                defaults[&key]
+            );
+        }
         out.insert(key, v);
     }
     Ok(out)
+}
+
+/// The first NaN or infinite number in a YAML value, as YAML spells it.
+fn non_finite(v: &serde_norway::Value) -> Option<&'static str> {
+    use serde_norway::Value as Y;
+    match v {
+        Y::Number(n) => match n.as_f64() {
+            Some(f) if f.is_nan() => Some(".nan"),
+            Some(f) if f.is_infinite() && f > 0.0 => Some(".inf"),
+            Some(f) if f.is_infinite() => Some("-.inf"),
+            _ => None,
+        },
+        Y::Sequence(items) => items.iter().find_map(non_finite),
+        Y::Mapping(m) => m.values().find_map(non_finite),
+        Y::Tagged(t) => non_finite(&t.value),
+        _ => None,
+    }
 }
 
 /// With `phases` and no `iters` given, the run lasts as long as its phases.
@@ -231,6 +288,49 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("add up to 300"), "{err}");
+    }
+
+    fn resolve_file(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.yaml");
+        std::fs::write(&path, text).unwrap();
+        let args = TrainArgs {
+            config: Some(path),
+            ..TrainArgs::default()
+        };
+        format!("{:#}", resolve(&args, None).unwrap_err())
+    }
+
+    #[test]
+    fn bad_file_values_name_the_file_the_setting_and_the_type() {
+        for (text, key, what) in [
+            ("learning_rate: .nan\n", "learning_rate", ".nan"),
+            ("beta: -.inf\n", "beta", "-.inf"),
+            ("learning_rate: fast\n", "learning_rate", "expected f32"),
+            ("group_size: ~\n", "group_size", "expected usize"),
+            (
+                "reward_functions: 3\n",
+                "reward_functions",
+                "expected a sequence",
+            ),
+            ("lora-rank: 8.5\n", "lora-rank", "expected i32"),
+        ] {
+            let err = resolve_file(text);
+            assert!(err.contains("run.yaml"), "{text}: {err}");
+            assert!(err.contains(&format!("`{key}`")), "{text}: {err}");
+            assert!(err.contains(what), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_key_given_twice_is_an_error() {
+        let err = resolve_file("group_size: 4\ngroup_size: 6\n");
+        assert!(
+            err.contains("run.yaml") && err.contains("duplicate"),
+            "{err}"
+        );
+        let err = resolve_file("group-size: 4\ngroup_size: 6\n");
+        assert!(err.contains("`group_size` is given twice"), "{err}");
     }
 
     #[test]

@@ -169,13 +169,23 @@ fn convert(a: ConvertArgs) -> Result<ExitCode> {
     };
     let converted = convert_file(a.from.into(), &a.input, &opts)
         .with_context(|| format!("converting {}", a.input.display()))?;
-    write_jsonl(&a.output, &converted.examples)?;
+    // Nothing converted: nothing written, so an existing output keeps its
+    // content and no empty file is left behind. Otherwise `write_jsonl`
+    // writes a temporary file and renames it into place.
+    let nothing = converted.examples.is_empty();
+    if !nothing {
+        write_jsonl(&a.output, &converted.examples)?;
+    }
     let mut out = format!(
-        "{}: converted {} of {} records to {}; {} rejected\n",
+        "{}: converted {} of {} records{}; {} rejected\n",
         a.input.display(),
         converted.examples.len(),
         converted.read,
-        a.output.display(),
+        if nothing {
+            format!(" ({} not written)", a.output.display())
+        } else {
+            format!(" to {}", a.output.display())
+        },
         converted.rejected.len()
     );
     for r in converted.rejected.iter().take(a.show) {
@@ -185,7 +195,7 @@ fn convert(a: ConvertArgs) -> Result<ExitCode> {
         let _ = writeln!(out, "  … and {} more", converted.rejected.len() - a.show);
     }
     print_out(&out)?;
-    if converted.examples.is_empty() {
+    if nothing {
         bail!("no record of {} could be converted", a.input.display());
     }
     Ok(ExitCode::SUCCESS)

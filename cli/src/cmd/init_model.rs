@@ -13,6 +13,7 @@ use clap::Args;
 use grpo_dataset::{load, LoadOptions};
 use grpo_policy::config::TransformerConfig;
 use grpo_policy::models::transformer::Transformer;
+use grpo_policy::output_dir::OutputDir;
 use grpo_policy::tokenizer::{
     train_bpe, write_tokenizer_dir, TokenizerLayout, CHATML_SPECIAL_TOKENS,
 };
@@ -24,9 +25,13 @@ pub struct InitModelArgs {
     /// JSONL data (the guide's format) whose prompts and answers train the tokenizer.
     #[arg(long)]
     pub data: PathBuf,
-    /// Directory to create.
+    /// Directory to create (new or empty; see --force).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace --out if it exists and is not empty (an existing model there
+    /// is replaced only once the new one is complete).
+    #[arg(long)]
+    pub force: bool,
     /// Vocabulary size, special tokens included.
     #[arg(long, default_value_t = 2048)]
     pub vocab_size: usize,
@@ -51,8 +56,11 @@ pub struct InitModelArgs {
 }
 
 /// Trains the tokenizer, writes the tokenizer files, `config.json`,
-/// `generation_config.json` and random weights.
+/// `generation_config.json` and random weights, into a temporary directory
+/// renamed to `--out` at the end; an existing non-empty `--out` needs
+/// `--force`.
 pub fn run(args: InitModelArgs) -> Result<ExitCode> {
+    let out = OutputDir::create(&args.out, args.force)?;
     let loaded =
         load(&args.data, &LoadOptions::default()).context("loading the tokenizer corpus")?;
     let texts: Vec<String> = loaded
@@ -61,7 +69,7 @@ pub fn run(args: InitModelArgs) -> Result<ExitCode> {
         .flat_map(|e| [e.prompt.clone(), e.answer.clone()])
         .collect();
     let tokenizer = train_bpe(texts.into_iter(), args.vocab_size, &CHATML_SPECIAL_TOKENS)?;
-    write_tokenizer_dir(&tokenizer, &args.out, &TokenizerLayout::default())?;
+    write_tokenizer_dir(&tokenizer, out.path(), &TokenizerLayout::default())?;
     let vocab = tokenizer.get_vocab_size(true);
     let id = |t: &str| {
         tokenizer
@@ -90,16 +98,17 @@ pub fn run(args: InitModelArgs) -> Result<ExitCode> {
         "pad_token_id": pad,
     });
     let model = Transformer::random(TransformerConfig::from_json(&config)?, args.seed)?;
-    model.save(&args.out, &config)?;
+    model.save(out.path(), &config)?;
     let generation = json!({"eos_token_id": [eos], "pad_token_id": pad});
     std::fs::write(
-        args.out.join("generation_config.json"),
+        out.path().join("generation_config.json"),
         serde_json::to_string_pretty(&generation)? + "\n",
     )?;
+    let written = out.commit()?;
     let params = grpo_policy::params::count(&model);
     println!(
         "Wrote {} ({:.2}M parameters, vocabulary {vocab}, tokenizer trained on {} examples)",
-        args.out.display(),
+        written.display(),
         params as f64 / 1e6,
         loaded.examples.len()
     );
