@@ -61,19 +61,19 @@ run base sh -c "$bin eval --model $model --data $data/valid.jsonl --limit $VAL -
 run sft "$bin" sft --model "$model" --data "$data/train.jsonl.gz" "${val[@]}" "${lora[@]}" \
 	--batch-size 4 --iters "$SFT_ITERS" --learning-rate 3e-4 --lr-schedule constant \
 	--warmup-steps 5 --max-completion-length 64 --steps-per-report 10 \
-	--steps-per-eval 100 --save-every 50 --adapter-path "$OUT/sft"
+	--steps-per-eval 100 --save-every 50 --adapter-path "$OUT/sft" --force
 
 [ -f "$OUT/sft-model/config.json" ] ||
 	"$bin" fuse --model "$model" --adapter-path "$OUT/sft" --save-path "$OUT/sft-model"
 
 run sft+grpo "$bin" train --model "$OUT/sft-model" --data "$data/train.jsonl.gz" "${val[@]}" \
 	"${lora[@]}" "${grpo[@]}" "${rewards[@]}" --iters "$GRPO_ITERS" --steps-per-eval 10 \
-	--adapter-path "$OUT/sft+grpo"
+	--adapter-path "$OUT/sft+grpo" --force
 
 run curriculum "$bin" train --model "$model" --data "$data/train.jsonl.gz" "${val[@]}" \
 	"${lora[@]}" "${grpo[@]}" "${rewards[@]}" --iters "$CURRICULUM_ITERS" --steps-per-eval 10 \
 	--curriculum-enabled --curriculum-start-ratio 0.6 --curriculum-end-ratio 0.0 \
-	--curriculum-steps "$CURRICULUM_ITERS" --adapter-path "$OUT/curriculum"
+	--curriculum-steps "$CURRICULUM_ITERS" --adapter-path "$OUT/curriculum" --force
 
 .venv/bin/python -c "import matplotlib" 2>/dev/null ||
 	.venv/bin/python -m pip install -q --disable-pip-version-check matplotlib
