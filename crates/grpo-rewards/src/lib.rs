@@ -64,7 +64,23 @@
 //! | Mistral | `[TOOL_CALLS] [{…}]`, `[TOOL_CALLS]f[ARGS]{…}` |
 //! | Llama 3.1+ | `<\|python_tag\|>{"name": …, "parameters": …}`, `;`-separated |
 //! | Glaive | `<functioncall> {"name": …, "arguments": '{…}'}` |
+//! | IBM Granite | `<function_call> {"name": …, "arguments": {…}}`, a JSON list of calls after the tag, `<\|tool_call\|>[…]` |
+//! | GLM-4 | `get_weather` alone on a line, then `{"city": "Paris"}` (bare, after a role token, or in `<tool_call>`) |
+//! | GLM-4.5/4.7 | `<tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>` |
+//! | Qwen3-Coder | `<tool_call><function=get_weather><parameter=city>Paris</parameter></function></tool_call>` |
+//! | MiniMax M2 | `<minimax:tool_call><invoke name="get_weather"><parameter name="city">Paris</parameter></invoke></minimax:tool_call>` |
+//! | Gemma | `<start_function_call>call:get_weather{city:<escape>Paris<escape>}<end_function_call>`, Gemma 4's `<\|tool_call>call:f{city:<\|"\|>Paris<\|"\|>}<tool_call\|>` |
+//! | Kimi K2 | `<\|tool_call_begin\|>functions.get_weather:0<\|tool_call_argument_begin\|>{…}<\|tool_call_end\|>` |
+//! | Turn tokens | `<\|im_start\|>{…}<\|im_end\|>` (a turn token as the envelope), `<\|im_start\|>assistant`, `<start_of_turn>model`; any `<\|word\|>` special token is skipped |
+//! | Python-literal JSON | `{'name': 'f', 'arguments': {'a': True, 'b': None}}` in any envelope |
+//! | Markdown-escaped names | `get\_weather(city="Paris")` (Mistral-family models) reads as `get_weather` |
 //! | Markdown | fences with or without a language tag |
+//!
+//! Values written as raw text between tags (Qwen3-Coder, GLM-4.5, MiniMax,
+//! Gemma) are read as literals when the whole text is one (`3`, `true`,
+//! `[1, 2]`), else as strings: those formats leave typing to the schema.
+//! [`parse_literal`] is the value grammar on its own: one Python or JSON
+//! literal, keys in the order written.
 //!
 //! Python values: single, double and triple-quoted strings with escapes
 //! (and `r`/`u`/`b` prefixes, implicit concatenation), ints (`_`, `0x`,
@@ -87,6 +103,15 @@
 //!     r#"<|python_tag|>{"name": "get_weather", "parameters": {"city": "Paris"}}<|eom_id|>"#,
 //!     r#"<functioncall> {"name": "get_weather", "arguments": '{"city": "Paris"}'}"#,
 //!     "```python\nget_weather(city='Paris')\n```",
+//!     "<function_call> [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}]",
+//!     "get_weather\n{\"city\": \"Paris\"}",
+//!     "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>",
+//!     "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>",
+//!     "<minimax:tool_call><invoke name=\"get_weather\"><parameter name=\"city\">Paris</parameter></invoke></minimax:tool_call>",
+//!     "<start_function_call>call:get_weather{city:<escape>Paris<escape>}<end_function_call>",
+//!     "<|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|>",
+//!     "<|im_start|>assistant\n{'name': 'get_weather', 'arguments': {'city': 'Paris'}}<|im_end|>",
+//!     "get\\_weather(city=\"Paris\")",
 //! ] {
 //!     let parsed = extract_function_calls(text);
 //!     assert_eq!(parsed.calls, want, "{text}");
@@ -105,7 +130,12 @@
 //! - The output is *clean* when it holds only calls, their envelopes,
 //!   reasoning, whitespace and end-of-turn tokens. It is *truncated* when it
 //!   ends inside a call or inside an unclosed `<tool_call>`; complete calls
-//!   before the cut still count.
+//!   before the cut still count, and so do those of an unclosed
+//!   `<tool_call>` that the next turn token (`<|im_start|>`, `<|eot_id|>`,
+//!   …) interrupts.
+//! - A line that opens a call (`name(`, `[name(`, `{"name"`, `[{"name"`)
+//!   and does not parse is a broken call: it leaves a
+//!   [`ParseErrorKind::Malformed`] error, so it is not an abstention.
 //!
 //! ```
 //! use grpo_rewards::extract_function_calls;
@@ -157,8 +187,9 @@
 //! mode, the default; [`NumberMode::Strict`] turns it off), but a string is
 //! never a number and a bool is never an int. Lists compare in order, dicts
 //! key by key in any order. Strings compare exactly by default;
-//! [`StringMode::Normalized`] ignores case, whitespace and punctuation, as
-//! the Berkeley Function Calling Leaderboard does.
+//! [`StringMode::Normalized`] ignores case, whitespace and punctuation, and
+//! [`CompareOptions::bfcl`] checks as the Berkeley Function Calling
+//! Leaderboard does (below).
 //!
 //! ```
 //! use grpo_rewards::{compare_function_calls, extract_function_calls, Verdict};
@@ -213,9 +244,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Dict-valued parameters are written the same way, recursively, as BFCL
+//! does: `{"budget": [{"min": [300000], "max": [400000, ""]}]}` allows a
+//! dict whose `min` is 300000 and whose `max` is 400000 or absent, and a
+//! list of such dicts allows a list whose items match them in order (see
+//! [`Reference::with_possible_answers`]).
+//!
 //! **A tool schema** names positional arguments (in declaration order) and
 //! makes a value equal to the parameter's default the same as leaving it
-//! out. Without a schema, positional arguments compare by position.
+//! out, unless the schema lists the parameter under `required`: a required
+//! parameter must be given. Without a schema, positional arguments compare
+//! by position.
 //!
 //! ```
 //! use grpo_rewards::{extract_function_calls, CompareOptions, Reference};
@@ -249,6 +288,38 @@
 //! assert_eq!(c.overall, 0.0);
 //! ```
 //!
+//! # The BFCL checking mode
+//!
+//! [`CompareOptions::bfcl`] (`mlx-grpo eval --match bfcl`) checks values as
+//! the Berkeley Function Calling Leaderboard's AST checker does, so
+//! evaluation numbers can be set beside the leaderboard's. The rewards keep
+//! the stricter defaults. Every difference, and what the two share:
+//!
+//! | | default (rewards) | `bfcl` |
+//! |---|---|---|
+//! | Strings | identical | equal after lower-casing, removing spaces and `,./-_*^`, and reading `'` as `"` ([`StringMode::Bfcl`]); tabs, newlines and other punctuation still count |
+//! | An int where a float is expected (`5` for `5.0`) | right | right |
+//! | A float where an int is expected (`5.0` for `5`) | right | wrong type ([`NumberMode::IntAsFloat`]) |
+//! | Strings inside lists and dicts | identical | standardized as above |
+//! | Same in both: tuples | read as lists | read as lists |
+//! | Same in both: bools and ints, strings and numbers | never equal | never equal |
+//! | Same in both: lists, dicts | lists in order, dicts by key in any order | the same |
+//! | Same in both: possible answers | alternatives, `""` for optional, nested dicts expanded | the same |
+//! | Same in both: schema | `required` parameters must be given; defaults count as omissions | the same |
+//!
+//! ```
+//! use grpo_rewards::{CompareOptions, Reference, RewardSet};
+//!
+//! let reference = Reference::from_answer("plan(city='San Francisco, CA', nights=2)")?;
+//! let output = "plan(city='san francisco ca', nights=2)";
+//! let default = RewardSet::new(&["tool_call_exact"], None)?;
+//! let bfcl = default.clone().with_options(CompareOptions::bfcl());
+//! assert_eq!(default.score(output, &reference).total, 0.0);
+//! assert_eq!(bfcl.score(output, &reference).total, 1.0);
+//! assert_eq!(bfcl.score("plan(city='San Francisco, CA', nights=2.0)", &reference).total, 0.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Rewards
 //!
 //! | Name | Score |
@@ -267,7 +338,17 @@
 //! holds calls; when none are expected it is 1 iff the output calls nothing
 //! and holds no broken call (a plain-text reply is then the right shape).
 //! The weighted total of a [`RewardSet`] is the plain sum Σ wᵢ·rᵢ, as in
-//! TRL; weights default to 1.0.
+//! TRL; weights default to 1.0. Rewards of your own ([`CustomReward`], a
+//! closure or a type) join the built-in ones with
+//! [`RewardSet::with_custom`], without editing this crate.
+//!
+//! # Features
+//!
+//! - `rayon` (default): [`RewardSet::score_batch`] scores in parallel.
+//! - `preserve_order` (default): turns on serde_json's `preserve_order`, so
+//!   that [`Reference::with_tools`] sees schema properties in declaration
+//!   order. Without it, use [`Reference::with_tools_json`], which keeps
+//!   that order by reading the JSON text itself.
 //!
 //! ```
 //! use grpo_rewards::{Reference, RewardSet};
