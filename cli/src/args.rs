@@ -354,6 +354,13 @@ pub struct EvalArgs {
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// How values compare: `default` (the rewards' rules) or `bfcl` (the
+    /// Berkeley Function Calling Leaderboard's AST checker: strings
+    /// lower-cased without spaces and `,./-_*^`, an int accepted for a
+    /// float but not the reverse), for numbers comparable with the
+    /// leaderboard.
+    #[arg(long = "match", default_value = "default", value_parser = ["default", "bfcl"])]
+    pub match_mode: String,
 }
 
 /// `mlx-grpo fuse`.

@@ -245,3 +245,14 @@ fn wandb_without_its_package_says_what_to_install_before_any_work() {
         assert!(err.contains("pip install wandb"), "{err}");
     }
 }
+
+#[test]
+fn eval_takes_a_bfcl_match_mode() {
+    let help = mlx_grpo(&["eval", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("--match"), "{text}");
+    assert!(text.contains("bfcl"), "{text}");
+    let bad = mlx_grpo(&["eval", "--match", "fuzzy"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("bfcl"), "{}", stderr(&bad));
+}

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use grpo::eval::{evaluate, EvalOptions, EvalReport};
+use grpo::eval::{evaluate_with, EvalOptions, EvalReport};
 use grpo::tasks::TaskSet;
 use grpo_dataset::{load, LoadOptions};
 use grpo_policy::policy::Policy;
@@ -48,7 +48,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     } else {
         Sampler::greedy()
     };
-    let report = evaluate(
+    let compare: grpo_rewards::CompareOptions =
+        args.match_mode.parse().map_err(anyhow::Error::msg)?;
+    let report = evaluate_with(
         &policy,
         &examples,
         &EvalOptions {
@@ -57,6 +59,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             sampler,
             seed: args.seed,
         },
+        &compare,
         |done, _| {
             if let Some(b) = &bar {
                 b.set_position(done as u64);

@@ -151,17 +151,31 @@ const SCORERS: [&str; 5] = [
     "tool_call_format",
 ];
 
-/// Answers and scores every example; `progress(done, total)` is called
-/// after each batch.
+/// Answers and scores every example under the rewards' default value
+/// comparison; `progress(done, total)` is called after each batch.
 pub fn evaluate(
     policy: &Policy,
     examples: &[EvalExample<'_>],
     opts: &EvalOptions,
+    progress: impl FnMut(usize, usize),
+) -> Result<EvalReport> {
+    let default = grpo_rewards::CompareOptions::default();
+    evaluate_with(policy, examples, opts, &default, progress)
+}
+
+/// [`evaluate`], comparing values under `compare`:
+/// [`CompareOptions::bfcl`](grpo_rewards::CompareOptions::bfcl) gives
+/// numbers comparable with the Berkeley Function Calling Leaderboard.
+pub fn evaluate_with(
+    policy: &Policy,
+    examples: &[EvalExample<'_>],
+    opts: &EvalOptions,
+    compare: &grpo_rewards::CompareOptions,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<EvalReport> {
     let start = std::time::Instant::now();
-    let scorers = RewardSet::new(&SCORERS, None)?;
-    let overall = RewardSet::new(&["tool_call_overall"], None)?;
+    let scorers = RewardSet::new(&SCORERS, None)?.with_options(*compare);
+    let overall = RewardSet::new(&["tool_call_overall"], None)?.with_options(*compare);
     let mut report = EvalReport::default();
     let mut key = random::key(opts.seed)?;
     for (b, chunk) in examples.chunks(opts.batch_size.max(1)).enumerate() {
