@@ -240,7 +240,18 @@ pub fn prose_chars(text: &str) -> usize {
                 continue;
             }
             let cut_by_the_end = parsed.truncated && !more;
-            if !parsed.clean && !cut_by_the_end {
+            let mut is_prose = !parsed.clean && !cut_by_the_end;
+            if is_prose && more && last == line && parsed.calls.is_empty() {
+                // A call whose name stands on a line of its own, its
+                // arguments on the next (GLM-4): the two lines are one call.
+                let joined =
+                    crate::parse::extract_function_calls(&body[starts[line]..end_of(line + 1)]);
+                if joined.clean && !joined.calls.is_empty() {
+                    last = line + 1;
+                    is_prose = false;
+                }
+            }
+            if is_prose {
                 prose += chunk.chars().filter(|c| !c.is_whitespace()).count();
             }
             break;

@@ -107,3 +107,21 @@ fn python_literals_parse_as_json_values() {
     }
     assert!(parse_literal(&"[".repeat(10_000)).is_err());
 }
+
+/// The new formats are calls, not prose, for `tool_call_concise`.
+#[test]
+fn new_formats_hold_no_prose() {
+    for text in [
+        "<function_call> [{\"name\": \"f\", \"arguments\": {\"a\": 1}}]",
+        "get_weather\n{\"city\": \"Paris\"}",
+        "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>",
+        "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>",
+        "<minimax:tool_call>\n<invoke name=\"get_weather\">\n<parameter name=\"city\">Paris</parameter>\n</invoke>\n</minimax:tool_call>",
+        "<start_function_call>call:get_weather{city:<escape>Paris<escape>}<end_function_call>",
+        "<|tool_calls_section_begin|>\n<|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|>\n<|tool_calls_section_end|>",
+        "<|im_start|>assistant\n{\"name\": \"f\", \"arguments\": {}}\n<|im_end|>",
+        "get\\_weather(city=\"Paris\")",
+    ] {
+        assert_eq!(grpo_rewards::prose_chars(text), 0, "{text:?}");
+    }
+}
