@@ -20,9 +20,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 OUT=${OUT:-target/learning}
 VAL=${VAL:-64}
-SFT_ITERS=${SFT_ITERS:-300}
-GRPO_ITERS=${GRPO_ITERS:-30}
-CURRICULUM_ITERS=${CURRICULUM_ITERS:-30}
+SFT_ITERS=${SFT_ITERS:-200}
+GRPO_ITERS=${GRPO_ITERS:-24}
+CURRICULUM_ITERS=${CURRICULUM_ITERS:-24}
 
 scripts/setup
 scripts/get-model smollm2
@@ -40,8 +40,8 @@ lora=(--train-type lora --lora-layers 8 --lora-rank 16 --lora-alpha 32
 val=(--val-data "$data/valid.jsonl" --val-examples "$VAL")
 rewards=(--reward-functions tool_call_exact tool_call_params tool_call_function tool_call_format
 	--reward-weights 0.4 0.2 0.2 0.2)
-grpo=(--batch-size 2 --group-size 8 --max-completion-length 48 --temperature 0.8
-	--learning-rate 5e-5 --lr-schedule constant --warmup-steps 0 --beta 0.0
+grpo=(--batch-size 2 --group-size 8 --max-completion-length 48 --temperature 1.0
+	--learning-rate 8e-5 --lr-schedule constant --warmup-steps 0 --beta 0.0
 	--steps-per-report 5 --save-every 10 --log-rollouts-every 5)
 
 run() {
@@ -67,11 +67,11 @@ run sft "$bin" sft --model "$model" --data "$data/train.jsonl.gz" "${val[@]}" "$
 	"$bin" fuse --model "$model" --adapter-path "$OUT/sft" --save-path "$OUT/sft-model"
 
 run sft+grpo "$bin" train --model "$OUT/sft-model" --data "$data/train.jsonl.gz" "${val[@]}" \
-	"${lora[@]}" "${grpo[@]}" "${rewards[@]}" --iters "$GRPO_ITERS" --steps-per-eval 10 \
+	"${lora[@]}" "${grpo[@]}" "${rewards[@]}" --iters "$GRPO_ITERS" --steps-per-eval 12 \
 	--adapter-path "$OUT/sft+grpo" --force
 
 run curriculum "$bin" train --model "$model" --data "$data/train.jsonl.gz" "${val[@]}" \
-	"${lora[@]}" "${grpo[@]}" "${rewards[@]}" --iters "$CURRICULUM_ITERS" --steps-per-eval 10 \
+	"${lora[@]}" "${grpo[@]}" "${rewards[@]}" --iters "$CURRICULUM_ITERS" --steps-per-eval 12 \
 	--curriculum-enabled --curriculum-start-ratio 0.6 --curriculum-end-ratio 0.0 \
 	--curriculum-steps "$CURRICULUM_ITERS" --adapter-path "$OUT/curriculum" --force
 
