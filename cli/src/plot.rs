@@ -1,7 +1,19 @@
-//! `training.png`: reward curves per function (or, for supervised
-//! fine-tuning, validation accuracy) and the loss, from `metrics.jsonl` and
-//! `eval.jsonl`, because people would rather look at a curve than read a
-//! thousand report lines.
+//! `training.png`, because people would rather look at curves than read a
+//! thousand report lines. Four panels, from `metrics.jsonl` and
+//! `eval.jsonl`:
+//!
+//! - the rewards of the training rollouts (mean, its trend, each function),
+//!   or for supervised fine-tuning the loss;
+//! - held-out exact match from the validations, iteration 0 (the model
+//!   before training) included, over all examples and per kind;
+//! - the mean completion length;
+//! - what the rollouts did: completions with a parseable call, groups with
+//!   no reward spread, and the KL to the reference and the clipped share of
+//!   tokens when those are measured.
+//!
+//! The GRPO loss is not drawn: with one update per batch its value is
+//! minus a mean advantage, about 0 by construction, a flat line that says
+//! nothing about learning.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +30,11 @@ const FONTS: [&str; 4] = [
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
 ];
 
-/// Draws `dir/training.png` from `dir/metrics.jsonl`; returns its path.
+/// Kinds of example in the order they are drawn; others follow.
+const KINDS: [&str; 4] = ["single", "multiple", "parallel", "irrelevance"];
+
+/// Draws `dir/training.png` from `dir/metrics.jsonl` (and `eval.jsonl`
+/// when there is one); returns its path.
 pub fn training_curves(dir: &Path) -> Result<PathBuf> {
     let metrics = dir.join("metrics.jsonl");
     let text = std::fs::read_to_string(&metrics)
@@ -30,61 +46,207 @@ pub fn training_curves(dir: &Path) -> Result<PathBuf> {
     if rows.is_empty() {
         bail!("{} has no iterations", metrics.display());
     }
+    let evals: Vec<Value> = std::fs::read_to_string(dir.join("eval.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     register_font()?;
+    let panels = panels(&rows, &evals);
+    let x_max = rows
+        .iter()
+        .chain(&evals)
+        .filter_map(|r| r["iteration"].as_f64())
+        .fold(1.0, f64::max);
+    let out = dir.join("training.png");
+    draw(&out, &panels, x_max)?;
+    Ok(out)
+}
+
+/// One line of a panel.
+struct Line {
+    name: String,
+    points: Vec<(f64, f64)>,
+    /// Drawn thicker, with a marker on each point (validations are few).
+    bold: bool,
+    markers: bool,
+}
+
+impl Line {
+    fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Self {
+            name: name.into(),
+            points,
+            bold: false,
+            markers: false,
+        }
+    }
+}
+
+/// One chart.
+struct Panel {
+    title: String,
+    lines: Vec<Line>,
+    /// Rates in [0, 1]: the axis shows 0..1 (a little above 1 if needed).
+    unit_range: bool,
+}
+
+/// What is drawn, from the rows of `metrics.jsonl` and `eval.jsonl`.
+fn panels(rows: &[Value], evals: &[Value]) -> Vec<Panel> {
     let series = |f: &dyn Fn(&Value) -> Option<f64>| -> Vec<(f64, f64)> {
         rows.iter()
             .filter_map(|r| Some((r["iteration"].as_f64()?, f(r)?)))
             .filter(|(_, y)| y.is_finite())
             .collect()
     };
-    let names = rows[0]["rewards"].as_array().cloned().unwrap_or_default();
-    let mut top: Series = Vec::new();
-    let mut title = "Rewards";
-    if names.is_empty() {
-        title = "Validation";
-    } else {
+    let grpo = rows.iter().any(|r| r["groups"].as_u64().unwrap_or(0) > 0);
+    let mut panels = Vec::new();
+
+    if grpo {
+        let names = rows[0]["rewards"].as_array().cloned().unwrap_or_default();
         let mean = series(&|r| r["mean_reward"].as_f64());
         // Each iteration scores different prompts, so the raw line is noisy;
         // the trailing average shows the trend.
         let trend = trailing_mean(&mean, TREND_WINDOW);
-        top.push(("mean reward".into(), mean));
-        top.push((
-            format!("mean reward ({TREND_WINDOW}-iteration average)"),
-            trend,
-        ));
+        let mut lines = vec![
+            Line::new("mean reward", mean),
+            Line {
+                bold: true,
+                ..Line::new(
+                    format!("mean reward ({TREND_WINDOW}-iteration average)"),
+                    trend,
+                )
+            },
+        ];
         for (i, pair) in names.iter().enumerate() {
             let name = pair[0].as_str().unwrap_or("reward").to_string();
-            top.push((name, series(&|r| r["rewards"][i][1].as_f64())));
+            let points = series(&|r| r["rewards"][i][1].as_f64());
+            lines.push(Line::new(
+                format!("{name} ({TREND_WINDOW}-it. avg)"),
+                trailing_mean(&points, TREND_WINDOW),
+            ));
         }
+        panels.push(Panel {
+            title: "Rewards of the training rollouts".into(),
+            lines,
+            unit_range: true,
+        });
+    } else {
+        let loss = series(&|r| r["loss"].as_f64());
+        panels.push(Panel {
+            title: "Training loss".into(),
+            lines: vec![Line {
+                bold: true,
+                ..Line::new("loss", loss)
+            }],
+            unit_range: false,
+        });
     }
-    let evals: Vec<Value> = std::fs::read_to_string(dir.join("eval.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    for key in ["exact_match", "function", "params"] {
-        let points: Vec<(f64, f64)> = evals
+
+    let eval_series = |f: &dyn Fn(&Value) -> Option<f64>| -> Vec<(f64, f64)> {
+        evals
             .iter()
-            .filter_map(|r| Some((r["iteration"].as_f64()?, r[key].as_f64()?)))
-            .collect();
-        if !points.is_empty() {
-            top.push((format!("validation {}", key.replace('_', " ")), points));
-        }
+            .filter_map(|r| Some((r["iteration"].as_f64()?, f(r)?)))
+            .collect()
+    };
+    let mut lines = vec![Line {
+        bold: true,
+        markers: true,
+        ..Line::new(
+            "exact match, all",
+            eval_series(&|r| r["exact_match"].as_f64()),
+        )
+    }];
+    let mut kinds: Vec<String> = evals
+        .iter()
+        .filter_map(|r| r["by_kind"].as_object())
+        .flat_map(|m| m.keys().cloned())
+        .collect();
+    kinds.sort_by_key(|k| {
+        (
+            KINDS.iter().position(|o| o == k).unwrap_or(KINDS.len()),
+            k.clone(),
+        )
+    });
+    kinds.dedup();
+    for kind in kinds {
+        let points = eval_series(&|r| r["by_kind"][&kind]["exact_match"].as_f64());
+        lines.push(Line {
+            markers: true,
+            ..Line::new(kind, points)
+        });
     }
-    let loss = series(&|r| r["loss"].as_f64());
-    let x_max = rows
-        .last()
-        .and_then(|r| r["iteration"].as_f64())
-        .unwrap_or(2.0)
-        .max(2.0);
-    let out = dir.join("training.png");
-    draw(&out, title, &top, &loss, x_max)?;
-    Ok(out)
+    if evals.is_empty() {
+        lines.clear();
+    }
+    panels.push(Panel {
+        title: "Held-out exact match (validation; 0 = before training)".into(),
+        lines,
+        unit_range: true,
+    });
+
+    let length = series(&|r| r["completion_length"].as_f64());
+    panels.push(Panel {
+        title: if grpo {
+            "Completion length (tokens)".into()
+        } else {
+            "Answer length (tokens)".into()
+        },
+        lines: vec![
+            Line::new("mean", length.clone()),
+            Line {
+                bold: true,
+                ..Line::new(
+                    format!("{TREND_WINDOW}-iteration average"),
+                    trailing_mean(&length, TREND_WINDOW),
+                )
+            },
+        ],
+        unit_range: false,
+    });
+
+    if grpo {
+        let mut lines = vec![
+            Line::new(
+                "completions with a parseable call",
+                trailing_mean(&series(&|r| r["parseable_fraction"].as_f64()), TREND_WINDOW),
+            ),
+            Line::new(
+                "groups with no reward spread",
+                trailing_mean(
+                    &series(&|r| {
+                        let g = r["groups"].as_f64()?;
+                        (g > 0.0).then(|| r["zero_variance_groups"].as_f64().unwrap_or(0.0) / g)
+                    }),
+                    TREND_WINDOW,
+                ),
+            ),
+        ];
+        let kl = series(&|r| r["kl"].as_f64());
+        if !kl.is_empty() {
+            lines.push(Line::new("KL to the reference", kl));
+        }
+        let clip = series(&|r| r["clip_fraction"].as_f64());
+        if clip.iter().any(|p| p.1 > 0.0) {
+            lines.push(Line::new("clipped tokens", clip));
+        }
+        let truncated = series(&|r| r["truncated_fraction"].as_f64());
+        if truncated.iter().any(|p| p.1 > 0.0) {
+            lines.push(Line::new(
+                "truncated completions",
+                trailing_mean(&truncated, TREND_WINDOW),
+            ));
+        }
+        panels.push(Panel {
+            title: format!("Rollouts ({TREND_WINDOW}-iteration averages)"),
+            lines,
+            unit_range: true,
+        });
+    }
+    panels
 }
 
-type Series = Vec<(String, Vec<(f64, f64)>)>;
-
-/// Iterations averaged by the reward trend line.
+/// Iterations averaged by the trend lines.
 const TREND_WINDOW: usize = 10;
 
 /// The mean of each point's `window` last values (fewer at the start).
@@ -103,61 +265,89 @@ fn trailing_mean(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn draw(out: &Path, title: &str, rewards: &Series, loss: &[(f64, f64)], x_max: f64) -> Result<()> {
-    let root = BitMapBackend::new(out, (1000, 700)).into_drawing_area();
+fn draw(out: &Path, panels: &[Panel], x_max: f64) -> Result<()> {
+    let rows = panels.len().div_ceil(2);
+    let root = BitMapBackend::new(out, (1400, 460 * rows as u32)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (top, bottom) = root.split_vertically(420);
+    let areas = root.split_evenly((rows, 2));
+    for (panel, area) in panels.iter().zip(&areas) {
+        draw_panel(area, panel, x_max)?;
+    }
+    root.present()?;
+    Ok(())
+}
 
-    let mut chart = ChartBuilder::on(&top)
-        .caption(title, ("sans-serif", 22))
+fn draw_panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    panel: &Panel,
+    x_max: f64,
+) -> Result<()> {
+    let values = || {
+        panel
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+    };
+    let (lo, hi) = if panel.unit_range {
+        (0.0, values().fold(1.0f64, f64::max) * 1.05)
+    } else {
+        let (lo, hi) = values().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+            (lo.min(y), hi.max(y))
+        });
+        if lo.is_finite() {
+            let pad = ((hi - lo) * 0.1).max(1e-3);
+            let bottom = if lo >= 0.0 {
+                (lo - pad).max(0.0)
+            } else {
+                lo - pad
+            };
+            (bottom, hi + pad)
+        } else {
+            (0.0, 1.0)
+        }
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(45)
-        .build_cartesian_2d(1f64..x_max, 0f64..range_top(rewards))?;
-    chart.configure_mesh().x_desc("iteration").draw()?;
-    for (i, (name, points)) in rewards.iter().enumerate() {
+        .build_cartesian_2d(0f64..x_max, lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_desc("iteration")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .draw()?;
+    if panel.lines.iter().all(|l| l.points.is_empty()) {
+        return Ok(());
+    }
+    for (i, line) in panel.lines.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
+        let width = if line.bold { 3 } else { 1 };
         chart
             .draw_series(LineSeries::new(
-                points.iter().copied(),
-                color.stroke_width(2),
+                line.points.iter().copied(),
+                color.stroke_width(width),
             ))?
-            .label(name.as_str())
+            .label(line.name.as_str())
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(width))
             });
+        if line.markers {
+            chart.draw_series(
+                line.points
+                    .iter()
+                    .map(|&p| Circle::new(p, 4, color.filled())),
+            )?;
+        }
     }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
+        .label_font(("sans-serif", 13))
         .position(SeriesLabelPosition::LowerRight)
         .draw()?;
-
-    let (lo, hi) = loss
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, y)| {
-            (lo.min(*y), hi.max(*y))
-        });
-    let pad = ((hi - lo) * 0.1).max(1e-3);
-    let mut chart = ChartBuilder::on(&bottom)
-        .caption("Loss", ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(30)
-        .y_label_area_size(45)
-        .build_cartesian_2d(1f64..x_max, (lo - pad)..(hi + pad))?;
-    chart.configure_mesh().x_desc("iteration").draw()?;
-    chart.draw_series(LineSeries::new(loss.iter().copied(), BLUE.stroke_width(2)))?;
-    root.present()?;
     Ok(())
-}
-
-fn range_top(series: &Series) -> f64 {
-    let max = series
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
-        .fold(1.0f64, f64::max);
-    max * 1.05
 }
 
 fn register_font() -> Result<()> {
@@ -184,6 +374,43 @@ fn register_font() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn grpo_panels_show_held_out_exact_match_from_iteration_0_and_no_loss() {
+        let rows: Vec<Value> = (1..=3)
+            .map(|i| {
+                json!({"iteration": i, "loss": 0.0, "mean_reward": 0.5, "groups": 8,
+                       "zero_variance_groups": 2, "rewards": [["tool_call_exact", 0.4]],
+                       "completion_length": 10.0 + i as f64, "parseable_fraction": 0.9,
+                       "truncated_fraction": 0.0, "clip_fraction": 0.0, "kl": null})
+            })
+            .collect();
+        let evals: Vec<Value> = [0, 3]
+            .iter()
+            .map(|&i| {
+                json!({"iteration": i, "exact_match": 0.4, "by_kind": {
+                    "irrelevance": {"exact_match": 0.7}, "single": {"exact_match": 0.3}}})
+            })
+            .collect();
+        let panels = panels(&rows, &evals);
+        assert!(panels
+            .iter()
+            .all(|p| !p.title.to_lowercase().contains("loss")));
+        let held_out = &panels[1];
+        let names: Vec<&str> = held_out.lines.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["exact match, all", "single", "irrelevance"]);
+        assert_eq!(held_out.lines[0].points, [(0.0, 0.4), (3.0, 0.4)]);
+        let rollouts: Vec<&str> = panels[3].lines.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(
+            rollouts,
+            [
+                "completions with a parseable call",
+                "groups with no reward spread"
+            ],
+            "KL and clipping only when measured"
+        );
+    }
 
     #[test]
     fn the_trend_averages_the_last_window_of_points() {

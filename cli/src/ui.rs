@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use grpo::eval::EvalReport;
+use grpo::eval::{EvalLine, EvalReport, KindRates};
 use grpo::metrics::StepMetrics;
 use grpo::observer::{Observer, RunInfo};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -103,14 +103,25 @@ impl Observer for Console {
     }
 
     fn on_eval(&mut self, iteration: usize, r: &EvalReport) {
+        let when = if iteration == 0 {
+            "before training".to_string()
+        } else {
+            format!("at iteration {iteration}")
+        };
+        let kinds: Vec<String> = ordered_kinds(r.by_kind.keys())
+            .into_iter()
+            .map(|k| format!("{k} {:.1}%", 100.0 * r.by_kind[k].exact_rate()))
+            .collect();
         self.say(&format!(
-            "Validation at iteration {iteration}: exact match {:.1}% | function {:.1}% | params {:.1}% | parseable {:.1}% ({} examples, {:.1}s)",
+            "Validation {when}: exact match {:.1}% | function {:.1}% | params {:.1}% | parseable {:.1}% | format {:.1}% ({} examples, {:.1}s)\n  exact match by kind: {}",
             100.0 * r.all.exact_rate(),
             100.0 * r.all.function_rate(),
             100.0 * r.all.params_rate(),
             100.0 * r.all.parse_rate(),
+            100.0 * r.all.format_rate(),
             r.all.total,
-            r.seconds
+            r.seconds,
+            kinds.join(", ")
         ));
     }
 
@@ -124,6 +135,58 @@ impl Observer for Console {
     fn on_warning(&mut self, message: &str) {
         self.say(&format!("warning: {message}"));
     }
+}
+
+/// The kinds of example in the order people read them: the data set's
+/// four (single, multiple, parallel, irrelevance) first, any others after.
+pub fn ordered_kinds<'a>(kinds: impl IntoIterator<Item = &'a String>) -> Vec<&'a str> {
+    const ORDER: [&str; 4] = ["single", "multiple", "parallel", "irrelevance"];
+    let mut kinds: Vec<&str> = kinds.into_iter().map(String::as_str).collect();
+    kinds.sort_by_key(|k| (ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()), *k));
+    kinds
+}
+
+/// The run's effect on the held-out split: each rate before (the first
+/// validation, iteration 0 in a run that has one) and after (the last),
+/// over all examples and per kind.
+pub fn before_after(first: &EvalLine, last: &EvalLine) -> String {
+    let mut rows: Vec<(String, KindRates, Option<KindRates>)> =
+        vec![("all".into(), first.all(), Some(last.all()))];
+    for kind in ordered_kinds(first.by_kind.keys().chain(last.by_kind.keys())) {
+        if rows.iter().any(|r| r.0 == kind) {
+            continue;
+        }
+        let Some(before) = first.by_kind.get(kind) else {
+            continue;
+        };
+        rows.push((kind.into(), before.clone(), last.by_kind.get(kind).cloned()));
+    }
+    let mut out = format!(
+        "Held-out validation, before (iteration {}) \u{2192} after (iteration {}), % of examples:\n",
+        first.iteration, last.iteration
+    );
+    out.push_str(&format!(
+        "  {:<12} {:>8}  {:<13} {:<13} {:<13} {:<13} {:<13}\n",
+        "kind", "examples", "exact", "function", "params", "parse rate", "format"
+    ));
+    let cell = |b: f64, a: Option<f64>| match a {
+        Some(a) => format!("{:.1} \u{2192} {:.1}", 100.0 * b, 100.0 * a),
+        None => format!("{:.1} \u{2192} -", 100.0 * b),
+    };
+    for (kind, b, a) in &rows {
+        let a = a.as_ref();
+        out.push_str(&format!(
+            "  {:<12} {:>8}  {:<13} {:<13} {:<13} {:<13} {:<13}\n",
+            kind,
+            b.examples,
+            cell(b.exact_match, a.map(|a| a.exact_match)),
+            cell(b.function, a.map(|a| a.function)),
+            cell(b.params, a.map(|a| a.params)),
+            cell(b.parse_rate, a.map(|a| a.parse_rate)),
+            cell(b.format, a.map(|a| a.format)),
+        ));
+    }
+    out.trim_end().to_string()
 }
 
 /// Several observers as one.

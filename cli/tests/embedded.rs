@@ -65,6 +65,49 @@ fn train_with_no_arguments_trains_the_embedded_model_and_eval_scores_every_form(
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("Iteration 2/2"), "{log}");
     assert!(log.contains("Mean Reward"), "{log}");
+    // Validation before the first iteration, and the run's effect on the
+    // held-out split as its last lines: overall and per kind, each rate
+    // before → after.
+    assert!(
+        log.contains("Validation before training: exact match"),
+        "{log}"
+    );
+    let table: Vec<&str> = log
+        .lines()
+        .skip_while(|l| {
+            !l.starts_with("Held-out validation, before (iteration 0) → after (iteration 2)")
+        })
+        .collect();
+    assert!(
+        table.len() >= 4,
+        "no before → after table at the end:\n{log}"
+    );
+    for column in ["exact", "function", "params", "parse rate", "format"] {
+        assert!(table[1].contains(column), "{}", table[1]);
+    }
+    assert!(table[2].trim_start().starts_with("all"), "{}", table[2]);
+    assert!(table[2].contains(" → "), "{}", table[2]);
+    let evals: Vec<Value> = std::fs::read_to_string(Path::new(adapters).join("eval.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let iterations: Vec<u64> = evals
+        .iter()
+        .map(|e| e["iteration"].as_u64().unwrap())
+        .collect();
+    assert_eq!(iterations, [0, 2]);
+    let kinds = evals[0]["by_kind"].as_object().unwrap();
+    assert!(!kinds.is_empty());
+    for kind in kinds.keys() {
+        assert!(
+            table
+                .iter()
+                .any(|l| l.trim_start().starts_with(kind.as_str())),
+            "{kind} has no row:\n{}",
+            table.join("\n")
+        );
+    }
     for f in [
         "adapters.safetensors",
         "adapter_config.json",

@@ -103,23 +103,32 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
         Ok(path) => console.say(&format!("Plot: {}", path.display())),
         Err(e) => console.say(&format!("warning: no plot: {e:#}")),
     }
-    match summary.outcome {
+    let code = match summary.outcome {
         Outcome::Finished => {
             console.say(&format!(
                 "Done: {} iterations. Adapters in {} (load with mlx_lm.load(model, adapter_path=...)); metrics in metrics.jsonl",
                 summary.iterations_done,
                 config.adapter_path.display()
             ));
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
         Outcome::Interrupted => {
             console.say(&format!(
                 "Interrupted after iteration {}; checkpoint saved. Continue with the same command and --resume.",
                 summary.iterations_done
             ));
-            Ok(ExitCode::from(130))
+            ExitCode::from(130)
+        }
+    };
+    // The last lines: what the run did to the held-out split.
+    let evals =
+        grpo::eval::EvalLine::read_log(&config.adapter_path.join("eval.jsonl")).unwrap_or_default();
+    if let (Some(first), Some(last)) = (evals.first(), evals.last()) {
+        if evals.len() > 1 {
+            console.say(&ui::before_after(first, last));
         }
     }
+    Ok(code)
 }
 
 fn load_data(

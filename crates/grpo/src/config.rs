@@ -481,6 +481,7 @@ pub const FIXED_ON_RESUME: &[&str] = &[
     "lora_dropout",
     "lora_keys",
     "seed",
+    "kind_mix",
     "batch_size",
     "group_size",
 ];

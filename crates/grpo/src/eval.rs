@@ -7,6 +7,7 @@
 //! irrelevance accuracy (no call when none applies), per kind of example.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use grpo_policy::mlx_rs::{random, Array};
 use grpo_policy::policy::Policy;
@@ -14,7 +15,7 @@ use grpo_policy::sample::Sampler;
 use grpo_rewards::{Reference, RewardSet};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One example to evaluate.
 #[derive(Debug, Clone, Copy)]
@@ -217,4 +218,101 @@ pub fn evaluate_with(
     }
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// One line of `eval.jsonl`: a validation's rates, overall and per kind of
+/// example. Iteration 0 is the model before training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalLine {
+    /// Iterations done when it was measured (0: before the first).
+    pub iteration: usize,
+    /// Exact-match rate over all examples.
+    pub exact_match: f64,
+    /// Mean function score.
+    pub function: f64,
+    /// Mean parameter score.
+    pub params: f64,
+    /// Share of outputs with a parseable call.
+    pub parse_rate: f64,
+    /// Share of outputs in a valid format.
+    pub format: f64,
+    /// Examples scored.
+    pub examples: usize,
+    /// The same rates for each kind of example (`single`, `multiple`,
+    /// `parallel`, `irrelevance`, …).
+    #[serde(default)]
+    pub by_kind: std::collections::BTreeMap<String, KindRates>,
+}
+
+/// The rates of one kind of example in an [`EvalLine`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindRates {
+    /// Exact-match rate.
+    pub exact_match: f64,
+    /// Mean function score.
+    pub function: f64,
+    /// Mean parameter score.
+    pub params: f64,
+    /// Share of outputs with a parseable call.
+    pub parse_rate: f64,
+    /// Share of outputs in a valid format.
+    pub format: f64,
+    /// Examples of this kind scored.
+    pub examples: usize,
+}
+
+impl KindRates {
+    /// The rates of one tally.
+    pub fn of(t: &Tally) -> Self {
+        Self {
+            exact_match: t.exact_rate(),
+            function: t.function_rate(),
+            params: t.params_rate(),
+            parse_rate: t.parse_rate(),
+            format: t.format_rate(),
+            examples: t.total,
+        }
+    }
+}
+
+impl EvalLine {
+    /// The line of a validation after `iteration` iterations.
+    pub fn new(iteration: usize, r: &EvalReport) -> Self {
+        let all = KindRates::of(&r.all);
+        Self {
+            iteration,
+            exact_match: all.exact_match,
+            function: all.function,
+            params: all.params,
+            parse_rate: all.parse_rate,
+            format: all.format,
+            examples: all.examples,
+            by_kind: r
+                .by_kind
+                .iter()
+                .map(|(k, t)| (k.clone(), KindRates::of(t)))
+                .collect(),
+        }
+    }
+
+    /// The rates over all examples.
+    pub fn all(&self) -> KindRates {
+        KindRates {
+            exact_match: self.exact_match,
+            function: self.function,
+            params: self.params,
+            parse_rate: self.parse_rate,
+            format: self.format,
+            examples: self.examples,
+        }
+    }
+
+    /// Reads `eval.jsonl` (lines that do not parse are skipped).
+    pub fn read_log(path: &Path) -> Result<Vec<EvalLine>> {
+        let text = std::fs::read_to_string(path).map_err(Error::io("reading", path))?;
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
 }

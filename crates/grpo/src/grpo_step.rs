@@ -26,7 +26,7 @@ impl Trainer {
         let start = Instant::now();
         let iteration = self.done + 1;
         let c = &self.config;
-        let batch = self.cursor.next_batch(c.batch_size);
+        let batch = self.sampler.next_batch(c.batch_size);
         let prompts: Vec<Vec<u32>> = batch
             .iter()
             .map(|&i| self.train.prompts[i].clone())

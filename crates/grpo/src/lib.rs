@@ -73,6 +73,7 @@ pub mod observer;
 pub mod optimizer;
 pub mod phases;
 pub mod rollout;
+mod sampling;
 pub mod schedule;
 mod sft_step;
 pub mod tasks;

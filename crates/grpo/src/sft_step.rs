@@ -21,7 +21,7 @@ impl Trainer {
     pub(crate) fn sft_iteration(&mut self) -> Result<StepMetrics> {
         let start = Instant::now();
         let iteration = self.done + 1;
-        let batch = self.cursor.next_batch(self.config.batch_size);
+        let batch = self.sampler.next_batch(self.config.batch_size);
         let targets = self
             .train
             .targets

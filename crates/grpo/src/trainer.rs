@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use grpo_dataset::{EpochCursor, Example};
+use grpo_dataset::Example;
 use grpo_policy::adapters::{self, AdapterConfig, FineTuneType};
 use grpo_policy::generate::FinishReason;
 use grpo_policy::mlx_rs::{self, random, Array};
@@ -23,12 +23,13 @@ use serde::Serialize;
 use crate::checkpoint::{self, TrainerState};
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
-use crate::eval::{evaluate, EvalOptions, EvalReport};
+use crate::eval::{evaluate, EvalLine, EvalOptions, EvalReport};
 use crate::metrics::{truncate_after, JsonlLog, StepMetrics};
 use crate::observer::{Observer, RunInfo};
 use crate::optimizer::AdamW;
 use crate::phases::PhasePlan;
 use crate::rollout::Rollout;
+use crate::sampling::BatchSampler;
 use crate::tasks::TaskSet;
 use crate::watchdog::Watchdog;
 
@@ -71,7 +72,7 @@ pub struct Trainer {
     val: Option<TaskSet>,
     pub(crate) rewards: RewardSet,
     pub(crate) optimizer: AdamW,
-    pub(crate) cursor: EpochCursor,
+    pub(crate) sampler: BatchSampler,
     pub(crate) done: usize,
     /// The training phases, and the one in force.
     pub(crate) phases: Option<PhasePlan>,
@@ -165,7 +166,11 @@ impl Trainer {
             && config.beta > 0.0
             && adapter_config.fine_tune_type == FineTuneType::Full)
             .then(|| policy.model.clone());
-        let (optimizer, cursor, done) = match &latest {
+        let train_kinds: Vec<String> = train_examples
+            .iter()
+            .map(grpo_dataset::stats::kind_of)
+            .collect();
+        let (optimizer, sampler, done) = match &latest {
             Some(dir) => {
                 policy.load_adapters(dir)?;
                 if let Some(saved) = &policy.adapters {
@@ -174,29 +179,24 @@ impl Trainer {
                     adapter_config.lora_parameters = saved.lora_parameters.clone();
                 }
                 let state = TrainerState::read(dir)?;
-                let cursor: EpochCursor = serde_json::from_value(state.data_cursor.clone())
-                    .map_err(|source| Error::Json {
-                        path: dir.join("trainer_state.json"),
-                        source,
-                    })?;
-                if cursor.len() != train_examples.len() {
-                    return Err(Error::Checkpoint {
-                        path: dir.clone(),
-                        reason: format!(
-                            "it was made on {} training examples, the data now has {}; resume with the same data",
-                            cursor.len(),
-                            train_examples.len()
-                        ),
-                    });
-                }
+                let sampler = BatchSampler::restore(
+                    &state.data_cursor,
+                    &train_kinds,
+                    config.kind_mix.as_ref(),
+                    config.seed,
+                )
+                .map_err(|reason| Error::Checkpoint {
+                    path: dir.clone(),
+                    reason,
+                })?;
                 let optimizer = AdamW::load(&dir.join("optimizer.safetensors"), config.adamw())?;
-                (optimizer, cursor, state.step as usize)
+                (optimizer, sampler, state.step as usize)
             }
             None => {
                 policy.add_adapters(&adapter_config, config.seed)?;
                 (
                     AdamW::new(config.adamw()),
-                    EpochCursor::new(train_examples.len(), config.seed),
+                    BatchSampler::new(&train_kinds, config.kind_mix.as_ref(), config.seed)?,
                     0,
                 )
             }
@@ -242,7 +242,7 @@ impl Trainer {
             val,
             rewards,
             optimizer,
-            cursor,
+            sampler,
             done,
             phases,
             phase: None,
@@ -284,6 +284,16 @@ impl Trainer {
     /// run returns [`Outcome::Interrupted`].
     pub fn run(&mut self, observer: &mut dyn Observer, stop: &AtomicBool) -> Result<TrainSummary> {
         observer.on_start(&self.info());
+        if self.done == 0 && self.config.iters > 0 {
+            // The baseline every later validation is compared with. A
+            // resumed run (done > 0) kept this row in eval.jsonl and does
+            // not redo it; validation is greedy and draws from its own
+            // stream, so it changes nothing in the training that follows.
+            if let Some(report) = self.validate()? {
+                self.eval_log.write(&EvalLine::new(0, &report))?;
+                observer.on_eval(0, &report);
+            }
+        }
         let mut watchdog = Watchdog::default();
         let mut nan_streak = 0;
         let mut last = None;
@@ -381,7 +391,7 @@ impl Trainer {
             step: self.done as u64,
             seed: self.config.seed,
             rng_key: Vec::new(),
-            data_cursor: serde_json::to_value(&self.cursor).expect("cursors serialize"),
+            data_cursor: self.sampler.state(),
             config: serde_json::to_value(&self.config).expect("configs serialize"),
             extra: Default::default(),
         };
@@ -463,29 +473,4 @@ struct RolloutLine<'a> {
     rewards: std::collections::BTreeMap<&'a str, f32>,
     reward: f32,
     advantage: f32,
-}
-
-#[derive(Serialize)]
-struct EvalLine {
-    iteration: usize,
-    exact_match: f64,
-    function: f64,
-    params: f64,
-    parse_rate: f64,
-    format: f64,
-    examples: usize,
-}
-
-impl EvalLine {
-    fn new(iteration: usize, r: &EvalReport) -> Self {
-        Self {
-            iteration,
-            exact_match: r.all.exact_rate(),
-            function: r.all.function_rate(),
-            params: r.all.params_rate(),
-            parse_rate: r.all.parse_rate(),
-            format: r.all.format_rate(),
-            examples: r.all.total,
-        }
-    }
 }

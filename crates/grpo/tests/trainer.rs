@@ -86,6 +86,16 @@ fn a_run_leaves_adapters_checkpoints_and_logs() {
         .join("checkpoints/step-2/optimizer.safetensors")
         .is_file());
     assert!(dir.join("checkpoints/step-4/trainer_state.json").is_file());
+    // Validation before the first iteration (the baseline) and at the end,
+    // overall and per kind.
+    let evals = grpo::eval::EvalLine::read_log(&dir.join("eval.jsonl")).unwrap();
+    let iterations: Vec<usize> = evals.iter().map(|e| e.iteration).collect();
+    assert_eq!(iterations, [0, 4]);
+    for e in &evals {
+        assert_eq!(e.examples, 4);
+        assert_eq!(e.by_kind["single"].examples, 4);
+        assert_eq!(e.by_kind["single"].exact_match, e.exact_match);
+    }
     // Every completion of every iteration is logged.
     let rollouts = std::fs::read_to_string(dir.join("rollouts.jsonl")).unwrap();
     assert_eq!(rollouts.lines().count(), 4 * 2 * 4);
@@ -94,17 +104,49 @@ fn a_run_leaves_adapters_checkpoints_and_logs() {
 
 #[test]
 fn an_interrupted_run_resumes_where_it_stopped_with_identical_losses() {
-    let data = tasks(12);
+    interrupted_and_resumed(tasks(12), None);
+}
+
+#[test]
+fn a_run_with_a_kind_mix_resumes_identically_too() {
+    let mixed = grpo_dataset::synth::generate(&grpo_dataset::synth::SynthConfig {
+        n: 12,
+        seed: 5,
+        mix: "single=0.5,irrelevance=0.5".parse().unwrap(),
+        json_style: grpo_dataset::prompt::JsonStyle::Compact,
+        ..Default::default()
+    })
+    .unwrap();
+    let mix = [
+        ("single".to_string(), 0.5),
+        ("irrelevance".to_string(), 0.5),
+    ];
+    interrupted_and_resumed(mixed, Some(mix.into_iter().collect()));
+}
+
+/// A run stopped after iteration 3 and resumed logs what the uninterrupted
+/// run logs: the same losses and rewards, and the same validations (the
+/// resumed run does not redo the one before the first iteration).
+fn interrupted_and_resumed(
+    data: Vec<grpo_dataset::Example>,
+    kind_mix: Option<std::collections::BTreeMap<String, f64>>,
+) {
     let model = tempfile::tempdir().unwrap();
     tiny_model(model.path());
     let load = || grpo_policy::policy::Policy::load(model.path().to_str().unwrap()).unwrap();
+    let config = |dir: &std::path::Path| grpo::config::TrainConfig {
+        kind_mix: kind_mix.clone(),
+        steps_per_eval: 2,
+        ..quick_config(dir)
+    };
+    let val = Some(&data[..4]);
 
     let whole = tempfile::tempdir().unwrap();
     let mut t = Trainer::new(
-        quick_config(whole.path()),
+        config(whole.path()),
         load(),
         &data,
-        None,
+        val,
         false,
         Objective::Grpo,
     )
@@ -114,10 +156,10 @@ fn an_interrupted_run_resumes_where_it_stopped_with_identical_losses() {
     let split = tempfile::tempdir().unwrap();
     let flag = AtomicBool::new(false);
     let mut t = Trainer::new(
-        quick_config(split.path()),
+        config(split.path()),
         load(),
         &data,
-        None,
+        val,
         false,
         Objective::Grpo,
     )
@@ -140,10 +182,10 @@ fn an_interrupted_run_resumes_where_it_stopped_with_identical_losses() {
     );
 
     let mut t = Trainer::new(
-        quick_config(split.path()),
+        config(split.path()),
         load(),
         &data,
-        None,
+        val,
         true,
         Objective::Grpo,
     )
@@ -152,6 +194,14 @@ fn an_interrupted_run_resumes_where_it_stopped_with_identical_losses() {
     let (summary, _) = run_to_end(&mut t);
     assert_eq!(summary.outcome, Outcome::Finished);
     assert_eq!(losses(whole.path()), losses(split.path()));
+    let evals = |dir: &std::path::Path| std::fs::read_to_string(dir.join("eval.jsonl")).unwrap();
+    assert_eq!(evals(whole.path()), evals(split.path()));
+    let iterations: Vec<usize> = grpo::eval::EvalLine::read_log(&split.path().join("eval.jsonl"))
+        .unwrap()
+        .iter()
+        .map(|e| e.iteration)
+        .collect();
+    assert_eq!(iterations, [0, 2, 4]);
 }
 
 #[test]
