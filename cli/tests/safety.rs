@@ -361,10 +361,19 @@ fn a_second_ctrl_c_exits_at_once_with_130_and_never_hangs_or_crashes() {
         signal(&child, "INT");
         let status = wait_bounded(&mut child, Duration::from_secs(30), "double Ctrl-C");
         let stderr = err.join().unwrap();
+        // The process has ended, so its standard output is closed and this
+        // ends too.
+        let stdout: Vec<String> = rx.iter().collect();
         assert_eq!(status.code(), Some(130), "{delay:?}: {status:?}\n{stderr}");
+        // Either the second Ctrl-C ended it, or the first one had already
+        // finished the run cleanly (it can, before the first iteration)
+        // by the time the second arrived.
+        let stopped_cleanly = stdout
+            .iter()
+            .any(|l| l.contains("Interrupted after iteration"));
         assert!(
-            stderr.contains("the last checkpoint is intact"),
-            "{delay:?}: {stderr}"
+            stderr.contains("the last checkpoint is intact") || stopped_cleanly,
+            "{delay:?}: {stderr}\n{stdout:?}"
         );
     }
 }
