@@ -14,8 +14,16 @@
 //! The GRPO loss is not drawn: with one update per batch its value is
 //! minus a mean advantage, about 0 by construction, a flat line that says
 //! nothing about learning.
+//!
+//! A plot never blocks or fails a run: non-finite values (written as `null`)
+//! are left out, values beyond ±[`LIMIT`] are drawn at it (their sums and
+//! spans would overflow, and plotters loops forever on an infinite axis),
+//! every axis range is finite and non-empty, and the drawing runs on its own
+//! thread, given up after [`TIME_LIMIT`] or when it panics.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
@@ -33,9 +41,52 @@ const FONTS: [&str; 4] = [
 /// Kinds of example in the order they are drawn; others follow.
 const KINDS: [&str; 4] = ["single", "multiple", "parallel", "irrelevance"];
 
+/// Values drawn at most this far from 0.
+const LIMIT: f64 = 1e300;
+
+/// How long the drawing may take before the run goes on without it (it
+/// takes well under a second).
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
 /// Draws `dir/training.png` from `dir/metrics.jsonl` (and `eval.jsonl`
-/// when there is one); returns its path.
+/// when there is one); returns its path. An error, never a hang or a panic,
+/// when it cannot.
 pub fn training_curves(dir: &Path) -> Result<PathBuf> {
+    let dir = dir.to_path_buf();
+    bounded(TIME_LIMIT, move || draw_training_curves(&dir))
+}
+
+/// Runs `f` on its own thread: its result, or an error when it panics or
+/// takes longer than `limit` (the thread is then left to itself; it ends
+/// with the process).
+fn bounded<T: Send + 'static>(
+    limit: Duration,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("plot".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .context("starting the plot thread")?;
+    match rx.recv_timeout(limit) {
+        Ok(result) => result,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            bail!("plotting took longer than {} s; given up", limit.as_secs())
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            bail!("plotting failed (a bug in the plot, not in the run)")
+        }
+    }
+}
+
+/// A value that can be drawn: finite, within ±[`LIMIT`].
+fn drawable(v: Option<f64>) -> Option<f64> {
+    v.filter(|v| v.is_finite()).map(|v| v.clamp(-LIMIT, LIMIT))
+}
+
+fn draw_training_curves(dir: &Path) -> Result<PathBuf> {
     let metrics = dir.join("metrics.jsonl");
     let text = std::fs::read_to_string(&metrics)
         .with_context(|| format!("reading {}", metrics.display()))?;
@@ -56,7 +107,7 @@ pub fn training_curves(dir: &Path) -> Result<PathBuf> {
     let x_max = rows
         .iter()
         .chain(&evals)
-        .filter_map(|r| r["iteration"].as_f64())
+        .filter_map(|r| drawable(r["iteration"].as_f64()))
         .fold(1.0, f64::max);
     let out = dir.join("training.png");
     draw(&out, &panels, x_max)?;
@@ -95,8 +146,7 @@ struct Panel {
 fn panels(rows: &[Value], evals: &[Value]) -> Vec<Panel> {
     let series = |f: &dyn Fn(&Value) -> Option<f64>| -> Vec<(f64, f64)> {
         rows.iter()
-            .filter_map(|r| Some((r["iteration"].as_f64()?, f(r)?)))
-            .filter(|(_, y)| y.is_finite())
+            .filter_map(|r| Some((drawable(r["iteration"].as_f64())?, drawable(f(r))?)))
             .collect()
     };
     let grpo = rows.iter().any(|r| r["groups"].as_u64().unwrap_or(0) > 0);
@@ -146,7 +196,7 @@ fn panels(rows: &[Value], evals: &[Value]) -> Vec<Panel> {
     let eval_series = |f: &dyn Fn(&Value) -> Option<f64>| -> Vec<(f64, f64)> {
         evals
             .iter()
-            .filter_map(|r| Some((r["iteration"].as_f64()?, f(r)?)))
+            .filter_map(|r| Some((drawable(r["iteration"].as_f64())?, drawable(f(r))?)))
             .collect()
     };
     let mut lines = vec![Line {
@@ -277,16 +327,13 @@ fn draw(out: &Path, panels: &[Panel], x_max: f64) -> Result<()> {
     Ok(())
 }
 
-fn draw_panel(
-    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
-    panel: &Panel,
-    x_max: f64,
-) -> Result<()> {
+/// The y axis of a panel: finite, `lo < hi`, whatever its points hold.
+fn y_range(panel: &Panel) -> (f64, f64) {
     let values = || {
         panel
             .lines
             .iter()
-            .flat_map(|l| l.points.iter().map(|p| p.1))
+            .flat_map(|l| l.points.iter().filter_map(|p| drawable(Some(p.1))))
     };
     let (lo, hi) = if panel.unit_range {
         (0.0, values().fold(1.0f64, f64::max) * 1.05)
@@ -295,7 +342,11 @@ fn draw_panel(
             (lo.min(y), hi.max(y))
         });
         if lo.is_finite() {
-            let pad = ((hi - lo) * 0.1).max(1e-3);
+            // A constant line gets a band around it, wide enough to be
+            // representable at its magnitude.
+            let pad = ((hi - lo) * 0.1)
+                .max(hi.abs().max(lo.abs()) * 1e-3)
+                .max(1e-3);
             let bottom = if lo >= 0.0 {
                 (lo - pad).max(0.0)
             } else {
@@ -306,6 +357,20 @@ fn draw_panel(
             (0.0, 1.0)
         }
     };
+    if lo.is_finite() && hi.is_finite() && lo < hi {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+fn draw_panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    panel: &Panel,
+    x_max: f64,
+) -> Result<()> {
+    let (lo, hi) = y_range(panel);
+    let x_max = drawable(Some(x_max)).filter(|&x| x > 0.0).unwrap_or(1.0);
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, ("sans-serif", 20))
         .margin(12)
@@ -323,9 +388,14 @@ fn draw_panel(
     for (i, line) in panel.lines.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let width = if line.bold { 3 } else { 1 };
+        let points: Vec<(f64, f64)> = line
+            .points
+            .iter()
+            .filter_map(|&(x, y)| Some((drawable(Some(x))?, drawable(Some(y))?)))
+            .collect();
         chart
             .draw_series(LineSeries::new(
-                line.points.iter().copied(),
+                points.iter().copied(),
                 color.stroke_width(width),
             ))?
             .label(line.name.as_str())
@@ -333,11 +403,7 @@ fn draw_panel(
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(width))
             });
         if line.markers {
-            chart.draw_series(
-                line.points
-                    .iter()
-                    .map(|&p| Circle::new(p, 4, color.filled())),
-            )?;
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
         }
     }
     chart
@@ -410,6 +476,129 @@ mod tests {
             ],
             "KL and clipping only when measured"
         );
+    }
+
+    /// Metrics a diverged run (or a hand-edited file) can hold: values
+    /// serde wrote for NaN/inf (`null`), strings, lines that are not JSON
+    /// (`NaN`), values at the edge of f64 whose sums and spans overflow, a
+    /// huge constant, and series that are absent or empty. Plotting each
+    /// must return (a picture or an error), not loop in plotters' key-point
+    /// computation or panic.
+    #[test]
+    fn non_finite_empty_and_extreme_metrics_never_hang_the_plot() {
+        let grpo = |loss: &str, reward: &str, kl: &str, length: &str| {
+            format!(
+                r#"{{"iteration":1,"loss":{loss},"mean_reward":{reward},"groups":1,"zero_variance_groups":1,"rewards":[["tool_call_exact",{reward}]],"completion_length":{length},"parseable_fraction":{reward},"truncated_fraction":{reward},"clip_fraction":{reward},"kl":{kl}}}"#
+            )
+        };
+        let sft = |loss: &str, length: &str| {
+            format!(r#"{{"iteration":1,"loss":{loss},"groups":0,"completion_length":{length}}}"#)
+        };
+        let both = |line: String| {
+            format!(
+                "{line}\n{}\n",
+                line.replace(r#""iteration":1"#, r#""iteration":2"#)
+            )
+        };
+        let cases: Vec<(&str, String, &str)> = vec![
+            (
+                "all null, GRPO",
+                both(grpo("null", "null", "null", "null")),
+                "",
+            ),
+            ("all null, SFT", both(sft("null", "null")), ""),
+            (
+                "NaN literals and strings",
+                format!(
+                    "{{\"iteration\":1,\"loss\":NaN}}\n{}\n",
+                    sft(r#""NaN""#, r#""inf""#)
+                ),
+                r#"{"iteration":0,"exact_match":null,"by_kind":{"single":{"exact_match":"NaN"}}}"#,
+            ),
+            (
+                "sums and spans that overflow, GRPO",
+                format!(
+                    "{}\n{}\n",
+                    grpo("1.7e308", "1.7e308", "1.7e308", "1.7e308"),
+                    grpo("-1.7e308", "1.7e308", "1.7e308", "-1.7e308")
+                        .replace(r#""iteration":1"#, r#""iteration":2"#)
+                ),
+                r#"{"iteration":2,"exact_match":1.7e308}"#,
+            ),
+            (
+                "spans that overflow, SFT",
+                format!(
+                    "{}\n{}\n",
+                    sft("1.7e308", "1e300"),
+                    sft("-1.7e308", "-1e300").replace(r#""iteration":1"#, r#""iteration":2"#)
+                ),
+                "",
+            ),
+            ("a huge constant", both(sft("1e20", "1e20")), ""),
+            (
+                "one row, nothing else",
+                r#"{"iteration":1}"#.to_string(),
+                "",
+            ),
+            (
+                "a huge iteration",
+                sft("1.0", "1.0").replace(r#""iteration":1"#, r#""iteration":1.7e308"#),
+                "",
+            ),
+            ("no rows", "not json\n".to_string(), ""),
+        ];
+        for (what, metrics, evals) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("metrics.jsonl"), metrics).unwrap();
+            if !evals.is_empty() {
+                std::fs::write(dir.path().join("eval.jsonl"), evals).unwrap();
+            }
+            match training_curves(dir.path()) {
+                Ok(path) => assert!(path.is_file(), "{what}: no {}", path.display()),
+                Err(e) => eprintln!("{what}: {e:#}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_y_axis_is_finite_and_not_empty() {
+        let panel = |unit_range: bool, ys: &[f64]| Panel {
+            title: String::new(),
+            lines: vec![Line::new(
+                "y",
+                ys.iter().enumerate().map(|(i, &y)| (i as f64, y)).collect(),
+            )],
+            unit_range,
+        };
+        for unit_range in [false, true] {
+            for ys in [
+                &[][..],
+                &[f64::NAN, f64::INFINITY, f64::NEG_INFINITY],
+                &[f64::MAX, -f64::MAX],
+                &[1e20, 1e20],
+                &[0.5, f64::NAN, 0.7],
+                &[-3.0],
+            ] {
+                let (lo, hi) = y_range(&panel(unit_range, ys));
+                assert!(
+                    lo.is_finite() && hi.is_finite() && lo < hi,
+                    "{ys:?}: {lo}..{hi}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_plot_that_panics_or_hangs_is_an_error_not_a_stuck_run() {
+        let panicked = bounded(Duration::from_secs(10), || -> Result<()> {
+            panic!("a bug in plotting")
+        });
+        assert!(panicked.is_err());
+        let hung = bounded(Duration::from_millis(50), || -> Result<()> {
+            std::thread::sleep(Duration::from_secs(3600));
+            Ok(())
+        });
+        assert!(hung.unwrap_err().to_string().contains("given up"));
     }
 
     #[test]
