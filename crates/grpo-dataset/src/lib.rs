@@ -34,6 +34,8 @@
 //! - [`prompt`] builds and reads the guide's prompt shape.
 //! - [`convert`] turns xLAM, Glaive, Hermes/OpenAI-style chats and BFCL
 //!   files into this format; [`synth`] generates tasks.
+//! - [`bfcl`] reads a Berkeley Function Calling Leaderboard data directory
+//!   and scores model outputs as the leaderboard does.
 //!
 //! # Example: generate, write, load
 //!
@@ -75,6 +77,7 @@
 #![deny(missing_docs)]
 
 mod answer;
+pub mod bfcl;
 pub mod call_syntax;
 pub mod convert;
 mod decode;

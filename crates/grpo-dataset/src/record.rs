@@ -79,6 +79,21 @@ impl Example {
         self.answer.trim().is_empty()
     }
 
+    /// The source's id of the record (the optional `id` field, kept in
+    /// [`Example::extra`]; `source_id` as older BFCL conversions wrote it).
+    pub fn id(&self) -> Option<&str> {
+        ["id", "source_id"]
+            .iter()
+            .find_map(|k| self.extra.get(*k).and_then(Value::as_str))
+    }
+
+    /// The source's category of the record (the optional `category` field,
+    /// kept in [`Example::extra`]), e.g. a BFCL category such as
+    /// `live_multiple`.
+    pub fn category(&self) -> Option<&str> {
+        self.extra.get("category").and_then(Value::as_str)
+    }
+
     /// The record as one line of JSON, without the trailing newline.
     pub fn to_json_line(&self) -> String {
         // Serializing strings, numbers and maps into a String cannot fail.

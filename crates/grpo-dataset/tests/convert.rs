@@ -152,7 +152,8 @@ fn bfcl_with_possible_answers() {
         serde_json::json!(["units", ""])
     );
     assert_eq!(c.examples[1].messages.as_ref().unwrap().len(), 2);
-    assert_eq!(c.examples[2].extra["source_id"], "irrelevance_0");
+    assert_eq!(c.examples[2].id(), Some("irrelevance_0"));
+    assert_eq!(c.examples[2].category(), Some("irrelevance"));
     let r = reasons(&c);
     assert_eq!(r.len(), 2);
     assert!(r[0].1.contains("multi-turn"), "{}", r[0].1);

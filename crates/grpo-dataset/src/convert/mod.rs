@@ -87,7 +87,9 @@ impl FromStr for Format {
 pub struct ConvertOptions {
     /// Layout of the function list in the prompts written.
     pub json_style: JsonStyle,
-    /// The possible-answer file, for [`Format::Bfcl`].
+    /// The possible-answer file, for [`Format::Bfcl`]; by default
+    /// `possible_answer/<same name>` beside the question file when it is
+    /// there (BFCL's layout). Irrelevance and relevance files need none.
     pub answers: Option<PathBuf>,
 }
 
@@ -122,30 +124,39 @@ pub struct Converted {
 /// # Errors
 ///
 /// [`Error::Read`] when a file cannot be read; [`Error::BadSource`] when
-/// the file as a whole is not in the format (not JSON, or BFCL without its
-/// answer file).
+/// the file as a whole is not in the format (not JSON, or a BFCL category
+/// with possible answers without its answer file).
 pub fn convert_file(format: Format, input: &Path, opts: &ConvertOptions) -> Result<Converted> {
-    let records = read_source(input, format.name())?;
+    let style = opts.json_style;
+    let each = |one: fn(&Value, JsonStyle) -> std::result::Result<Example, String>| {
+        let records = read_source(input, format.name())?;
+        Ok(convert_each(records, |v| one(v, style)))
+    };
     match format {
-        Format::Xlam => Ok(convert_each(records, |v| xlam::convert(v, opts.json_style))),
-        Format::Glaive => Ok(convert_each(records, |v| {
-            glaive::convert(v, opts.json_style)
-        })),
-        Format::Hermes => Ok(convert_each(records, |v| {
-            hermes::convert(v, opts.json_style)
-        })),
+        Format::Xlam => each(xlam::convert),
+        Format::Glaive => each(glaive::convert),
+        Format::Hermes => each(hermes::convert),
         Format::Bfcl => {
-            let path = opts.answers.as_deref().ok_or_else(|| Error::BadSource {
-                path: input.to_owned(),
-                format: "bfcl",
-                reason: "the possible-answer file is needed too (--answers FILE)".into(),
-            })?;
-            let answers = bfcl::answers_by_id(read_source(path, "bfcl possible-answer")?);
-            Ok(convert_each(records, |v| {
-                bfcl::convert(v, &answers, opts.json_style)
-            }))
+            let answers = opts
+                .answers
+                .clone()
+                .or_else(|| crate::bfcl::answers_beside(input));
+            let entries = bfcl::entries(input, answers.as_deref(), style, false)?;
+            Ok(crate::bfcl::Entry::collect(entries))
         }
     }
+}
+
+/// The BFCL entries of a question file, in file order (see
+/// [`crate::bfcl::read_category`]); `keep_relevance` keeps relevance
+/// records, which have no answer, for a caller that scores them itself.
+pub(crate) fn bfcl_entries(
+    input: &Path,
+    answers: Option<&Path>,
+    style: JsonStyle,
+    keep_relevance: bool,
+) -> Result<Vec<crate::bfcl::Entry>> {
+    bfcl::entries(input, answers, style, keep_relevance)
 }
 
 /// Runs `one` over each record, validates what it returns, and collects
