@@ -330,7 +330,8 @@ pub struct EvalArgs {
     /// Test data (JSONL) [default: the embedded test set].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Score only the first N examples; 0 for all.
+    /// Score only the first N examples (of each category with --bfcl); 0
+    /// for all.
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
     /// Prompts generated together.
@@ -361,6 +362,24 @@ pub struct EvalArgs {
     /// leaderboard.
     #[arg(long = "match", default_value = "default", value_parser = ["default", "bfcl"])]
     pub match_mode: String,
+    /// Evaluate on a Berkeley Function Calling Leaderboard data directory
+    /// (`BFCL_v4_<category>.json` with `possible_answer/`): every
+    /// single-turn category found, checked as the leaderboard checks
+    /// (always `--match bfcl`), with its per-category and summary
+    /// accuracies; --limit counts per category.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "mismatches"])]
+    pub bfcl: Option<PathBuf>,
+    /// With --bfcl: give the functions through the chat template's `tools`
+    /// argument instead of in the prompt (the guide's form, the default).
+    #[arg(long, requires = "bfcl")]
+    pub tools_in_template: bool,
+    /// With --bfcl: the per-example JSONL (id, category, output, verdict,
+    /// reason) [default: bfcl-results.jsonl].
+    #[arg(long, value_name = "FILE", requires = "bfcl")]
+    pub bfcl_results: Option<PathBuf>,
+    /// With --bfcl: replace the per-example JSONL if it exists.
+    #[arg(long, requires = "bfcl")]
+    pub force: bool,
 }
 
 /// `mlx-grpo fuse`.

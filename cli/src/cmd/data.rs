@@ -1,5 +1,7 @@
 //! `mlx-grpo data …`: convert, synth, stats and validate.
 
+mod bfcl_dir;
+
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -40,7 +42,9 @@ enum FromFormat {
     Glaive,
     /// NousResearch hermes-function-calling-v1, ShareGPT or OpenAI chats.
     Hermes,
-    /// Berkeley Function Calling Leaderboard (needs --answers).
+    /// Berkeley Function Calling Leaderboard: a question file (its
+    /// answers from --answers, or possible_answer/ beside it; irrelevance
+    /// needs none) or a whole data directory.
     Bfcl,
 }
 
@@ -69,9 +73,11 @@ struct ConvertArgs {
     /// How many rejected records to print (all are counted).
     #[arg(long, default_value_t = 10)]
     show: usize,
-    /// The source file (plain or gzip).
+    /// The source file (plain or gzip); with --from bfcl, also a BFCL data
+    /// directory.
     input: PathBuf,
-    /// The JSONL file to write (gzip when it ends in .gz).
+    /// The JSONL file to write (gzip when it ends in .gz); for a BFCL data
+    /// directory, a directory that gets one <category>.jsonl per category.
     output: PathBuf,
 }
 
@@ -163,6 +169,9 @@ fn style(compact: bool) -> JsonStyle {
 }
 
 fn convert(a: ConvertArgs) -> Result<ExitCode> {
+    if matches!(a.from, FromFormat::Bfcl) && a.input.is_dir() {
+        return bfcl_dir::convert(&a.input, &a.output, style(a.compact), a.show);
+    }
     let opts = ConvertOptions {
         json_style: style(a.compact),
         answers: a.answers,

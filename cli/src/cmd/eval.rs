@@ -1,4 +1,7 @@
-//! `mlx-grpo eval`: the guide's evaluation script, batched.
+//! `mlx-grpo eval`: the guide's evaluation script, batched; with `--bfcl`,
+//! the Berkeley Function Calling Leaderboard's categories ([`bfcl`]).
+
+mod bfcl;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,6 +19,9 @@ use crate::embedded;
 
 /// Scores a model on a data set and prints (or writes) the report.
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
+    if let Some(dir) = &args.bfcl {
+        return bfcl::run(&args, dir);
+    }
     let model = args
         .model
         .clone()
