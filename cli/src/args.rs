@@ -138,6 +138,21 @@ pub struct TrainArgs {
     /// Most tokens per completion [default: 256].
     #[arg(long, help_heading = "Generation")]
     pub max_completion_length: Option<usize>,
+    /// Most tokens per prompt, chat template included (TRL's
+    /// max_prompt_length). Each prompt must also leave room for
+    /// --max-completion-length in the model's context
+    /// (max_position_embeddings in config.json). Longer prompts are
+    /// skipped, each named on stderr with its length, or cut with
+    /// --truncate-prompts [default: the context's limit only].
+    #[arg(long, help_heading = "Generation")]
+    pub max_prompt_length: Option<usize>,
+    /// Cut a prompt that is too long instead of skipping it: its last
+    /// tokens are kept (the start of its text is dropped, as TRL truncates
+    /// on the left; the chat template's framing stays). With the guide's
+    /// prompts that drops the function list first, so shorter prompts are
+    /// better. Records with `messages` are skipped, not cut [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "Generation")]
+    pub truncate_prompts: Option<bool>,
     /// Sampling temperature of rollouts [default: 0.7].
     #[arg(long, allow_hyphen_values = true, help_heading = "Generation")]
     pub temperature: Option<f32>,

@@ -184,6 +184,8 @@ fn flags(a: &TrainArgs) -> Result<Map<String, Value>> {
         max_grad_norm,
         seed,
         max_completion_length,
+        max_prompt_length,
+        truncate_prompts,
         temperature,
         top_p,
         top_k,

@@ -579,3 +579,208 @@ fn a_byte_order_mark_is_not_a_broken_record() {
         text(&out)
     );
 }
+
+/// `train_args` on another model directory.
+fn train_args_on(model: &Path, data: &Path, adapters: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = train_args(data, adapters, extra);
+    args[2] = s(model).to_string();
+    args
+}
+
+/// The fixture model with `max_position_embeddings` set to `context`.
+fn model_with_context(dir: &Path, context: u64) -> PathBuf {
+    let model = dir.join("model");
+    copy_dir(&fixture_model(), &model);
+    let path = model.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["max_position_embeddings"] = context.into();
+    std::fs::write(&path, config.to_string()).unwrap();
+    model
+}
+
+/// The first 8 records of the test split, then the first one again with
+/// its question repeated `repeat` times (the 9th line).
+fn data_with_a_long_prompt(dir: &Path, repeat: usize) -> PathBuf {
+    let path = small_data(dir, 8);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut long: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let prompt = long["prompt"].as_str().unwrap().to_string();
+    long["prompt"] = (prompt + &" Please check the word level.".repeat(repeat)).into();
+    let path = dir.join("long.jsonl");
+    std::fs::write(&path, format!("{text}{long}\n")).unwrap();
+    path
+}
+
+/// Runs to the end, failing after `limit` (an old binary hung on these).
+fn run_bounded(args: &[String], limit: Duration) -> (std::process::ExitStatus, String, String) {
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let read = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = read(Box::new(child.stdout.take().unwrap()));
+    let err = read(Box::new(child.stderr.take().unwrap()));
+    let status = wait_bounded(&mut child, limit, &format!("{args:?}"));
+    (status, out.join().unwrap(), err.join().unwrap())
+}
+
+/// "longest prompt N tokens" of the start banner.
+fn longest_prompt(stdout: &str) -> usize {
+    let at = stdout.find("longest prompt ").expect("the banner") + "longest prompt ".len();
+    stdout[at..].split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn skipped_training_records_are_named_on_stderr_with_a_pointer_to_data_validate() {
+    let root = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(small_data(root.path(), 8)).unwrap();
+    // A broken record after each good one but the last: lines 2, 4, …, 14.
+    let mut lines = Vec::new();
+    for (i, line) in good.lines().enumerate() {
+        lines.push(line.to_string());
+        if i < 7 {
+            lines.push(format!("{{broken {i}"));
+        }
+    }
+    let data = root.path().join("bad.jsonl");
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    let out = run_ok(&train_args(
+        &data,
+        &root.path().join("run"),
+        &["--iters", "1"],
+    ));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in [2, 4, 6, 8, 10] {
+        assert!(
+            stderr.contains(&format!("bad.jsonl:{line}: not a JSON object")),
+            "line {line}:\n{stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("bad.jsonl:12:"),
+        "the first 5 only:\n{stderr}"
+    );
+    assert!(stderr.contains("and 2 more"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("mlx-grpo data validate {}", s(&data))),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("bad.jsonl:"),
+        "records on stdout:\n{stdout}"
+    );
+    assert!(stdout.contains("8 training examples"), "{stdout}");
+}
+
+#[test]
+fn prompts_over_the_context_or_the_limit_are_skipped_with_their_reason_or_cut() {
+    let root = tempfile::tempdir().unwrap();
+    // The fixture prompts have at most 225 tokens; the 9th has about 750.
+    let model = model_with_context(root.path(), 300);
+    let data = data_with_a_long_prompt(root.path(), 100);
+    let run = root.path().join("run");
+    let args = |extra: &[&str]| {
+        let mut e = vec!["--iters", "1", "--force"];
+        e.extend_from_slice(extra);
+        train_args_on(&model, &data, &run, &e)
+    };
+
+    let (status, stdout, stderr) = run_bounded(&args(&[]), Duration::from_secs(300));
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("8 training examples"), "{stdout}");
+    assert!(
+        stderr.contains("long.jsonl:9: field `prompt`: is"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("over the model's context of 300 tokens")
+            && stderr.contains("max_completion_length 8"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("prompt_too_long: 1"), "{stderr}");
+
+    // Cut instead: 9 examples, none over 300 - 8 tokens.
+    let (status, stdout, stderr) =
+        run_bounded(&args(&["--truncate-prompts"]), Duration::from_secs(300));
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("9 training examples"), "{stdout}");
+    assert!(longest_prompt(&stdout) <= 292, "{stdout}");
+    assert!(stderr.contains("1 prompt cut"), "{stderr}");
+
+    // --max-prompt-length, and the same setting from a --config file.
+    let (status, stdout, stderr) = run_bounded(
+        &args(&["--max-prompt-length", "200"]),
+        Duration::from_secs(300),
+    );
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("over --max-prompt-length 200"), "{stderr}");
+    assert!(longest_prompt(&stdout) <= 200, "{stdout}");
+    let config = root.path().join("run.yaml");
+    std::fs::write(&config, "max_prompt_length: 200\n").unwrap();
+    let (status, stdout, stderr) =
+        run_bounded(&args(&["--config", s(&config)]), Duration::from_secs(300));
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("over --max-prompt-length 200"), "{stderr}");
+    assert!(stdout.contains("max_prompt_length: 200"), "{stdout}");
+}
+
+#[test]
+fn a_huge_prompt_is_skipped_without_tokenizing_all_of_it() {
+    let root = tempfile::tempdir().unwrap();
+    // About 10 MB of prompt on the 4,096-token fixture model.
+    let data = data_with_a_long_prompt(root.path(), 360_000);
+    let args = train_args(&data, &root.path().join("run"), &["--iters", "1"]);
+    let (status, stdout, stderr) = run_bounded(&args, Duration::from_secs(120));
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("8 training examples"), "{stdout}");
+    assert!(
+        stderr.contains("long.jsonl:9: field `prompt`: is at least")
+            && stderr.contains("context of 4096 tokens"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_batch_that_cannot_fit_in_memory_is_refused_before_allocating() {
+    if !(cfg!(target_os = "linux") || cfg!(target_os = "macos")) {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    // A context large enough for 50 M-token completions: 128 of them need
+    // tens of terabytes of key/value cache.
+    let model = model_with_context(root.path(), 100_000_000);
+    let data = small_data(root.path(), 8);
+    let mut args = train_args_on(&model, &data, &root.path().join("run"), &["--iters", "1"]);
+    let set = |args: &mut Vec<String>, flag: &str, value: &str| {
+        let at = args.iter().position(|a| a == flag).unwrap();
+        args[at + 1] = value.to_string();
+    };
+    set(&mut args, "--batch-size", "8");
+    set(&mut args, "--group-size", "16");
+    set(&mut args, "--max-completion-length", "50000000");
+    let (status, stdout, stderr) = run_bounded(&args, Duration::from_secs(120));
+    assert!(!status.success(), "{stdout}\n{stderr}");
+    assert_eq!(status.code(), Some(1), "an error, not a crash: {stderr}");
+    for says in [
+        "needs at least",
+        "this machine has",
+        "--batch-size",
+        "--max-completion-length",
+    ] {
+        assert!(stderr.contains(says), "{says}: {stderr}");
+    }
+    assert!(
+        !root.path().join("run/checkpoints").exists(),
+        "refused before the run started"
+    );
+}

@@ -6,11 +6,17 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{bail, Context, Result};
 use grpo::trainer::{Objective, Outcome, Trainer};
-use grpo_dataset::{load, Example, LoadOptions};
+use grpo_dataset::{load, LoadOptions, Loaded};
 use grpo_policy::policy::Policy;
 
 use crate::args::TrainArgs;
 use crate::{config_file, embedded, plot, ui, wandb};
+
+mod prompts;
+
+/// Skipped records named on standard error, per data set; the rest are
+/// counted (and `mlx-grpo data validate` lists the malformed ones).
+const SHOWN_ISSUES: usize = 5;
 
 /// Runs a training job to its end or to Ctrl-C.
 pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<ExitCode> {
@@ -49,15 +55,37 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
     let model = config.model.clone().expect("set above");
 
     let mut console = ui::Console::new(config.steps_per_report, None);
-    let train = load_data(&data, args.strict, "training", &mut console)?;
-    let val = config
+    let mut train = load_data(&data, args.strict, "training")?;
+    let mut val = config
         .val_data
         .as_ref()
-        .map(|p| load_data(p, args.strict, "validation", &mut console))
+        .map(|p| load_data(p, args.strict, "validation"))
         .transpose()?;
 
     console.say(&format!("Loading {model}"));
     let policy = Policy::load(&model).with_context(|| format!("loading the model {model}"))?;
+    // Prompts measured in the model's tokens, and the memory of a batch,
+    // before the trainer allocates anything.
+    let mut sets: Vec<(&str, &mut Loaded)> = vec![("training", &mut train)];
+    if let Some(v) = val.as_mut() {
+        sets.push(("validation", v));
+    }
+    let fitted = {
+        let mut loaded: Vec<&mut Loaded> = sets.iter_mut().map(|(_, l)| &mut **l).collect();
+        prompts::check(
+            &policy,
+            &config,
+            objective,
+            args.strict,
+            &mut loaded,
+            LoadOptions::default().max_issues,
+        )?
+    };
+    for ((what, loaded), fitted) in sets.iter().zip(&fitted) {
+        report_data(loaded, what, fitted, &mut console);
+    }
+    let train = train.examples;
+    let val = val.map(|v| v.examples);
     let mut trainer = Trainer::new(
         config.clone(),
         policy,
@@ -131,30 +159,59 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
     Ok(code)
 }
 
-fn load_data(
-    path: &Path,
-    strict: bool,
-    what: &str,
-    console: &mut ui::Console,
-) -> Result<Vec<Example>> {
-    let loaded = load(
+fn load_data(path: &Path, strict: bool, what: &str) -> Result<Loaded> {
+    load(
         path,
         &LoadOptions {
             strict,
             ..LoadOptions::default()
         },
     )
-    .with_context(|| format!("loading the {what} data"))?;
-    let skipped = loaded.report.skipped_total();
+    .with_context(|| format!("loading the {what} data"))
+}
+
+/// The records kept, on standard output; the first few skipped ones, as
+/// `file:line: reason`, on standard error.
+fn report_data(loaded: &Loaded, what: &str, fitted: &prompts::Fitted, console: &mut ui::Console) {
+    let report = &loaded.report;
+    let path = report.path.display();
+    let skipped = report.skipped_total();
     if skipped > 0 {
-        console.say(&format!("warning: {what} data: {}", loaded.report));
+        eprintln!("warning: {what} data: {}", report.brief(SHOWN_ISSUES));
+        let malformed = skipped
+            - report
+                .skipped
+                .get(&grpo_dataset::IssueKind::PromptTooLong)
+                .copied()
+                .unwrap_or(0);
+        if skipped > SHOWN_ISSUES.min(report.issues.len()) && malformed > 0 {
+            eprintln!("  every malformed record: mlx-grpo data validate {path} --show {malformed}");
+        }
     }
+    if fitted.truncated > 0 {
+        eprintln!(
+            "note: {what} data: {} cut to at most {} tokens, keeping the end (--truncate-prompts)",
+            plural(fitted.truncated, "prompt"),
+            fitted.limit
+        );
+    }
+    let skipped_note = if skipped > 0 {
+        format!(" ({skipped} skipped, listed on stderr)")
+    } else {
+        String::new()
+    };
     console.say(&format!(
-        "{} {what} examples from {}",
+        "{} {what} examples from {path}{skipped_note}",
         loaded.examples.len(),
-        path.display()
     ));
-    Ok(loaded.examples)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn indent(text: &str) -> String {

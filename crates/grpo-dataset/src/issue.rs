@@ -35,6 +35,11 @@ pub enum IssueKind {
     BadPossibleAnswers,
     /// `messages` has an entry with an empty role.
     BadMessages,
+    /// The prompt, in the model's tokens, is longer than training allows
+    /// (the model's context less the completion budget, or
+    /// `max_prompt_length`). Found by `train` and `sft`, which have the
+    /// model's tokenizer; [`load`](crate::load) alone does not check it.
+    PromptTooLong,
 }
 
 impl IssueKind {
@@ -55,6 +60,7 @@ impl IssueKind {
             Self::BadTools => "bad_tools",
             Self::BadPossibleAnswers => "bad_possible_answers",
             Self::BadMessages => "bad_messages",
+            Self::PromptTooLong => "prompt_too_long",
         }
     }
 }

@@ -98,7 +98,7 @@ mod writer;
 pub use duplicates::{find_duplicates, Duplicate};
 pub use error::{Error, Result};
 pub use issue::{Defect, Issue, IssueKind};
-pub use load::{load, LoadOptions, LoadReport, Loaded};
+pub use load::{load, Brief, LoadOptions, LoadReport, Loaded};
 pub use record::{Example, Message, TOOL_CALL_TYPE};
 pub use split::{shuffled_indices, split, EpochCursor, Splits};
 pub use validate::validate;

@@ -63,10 +63,28 @@ impl LoadReport {
     pub fn skipped_total(&self) -> usize {
         self.skipped.values().sum()
     }
-}
 
-impl fmt::Display for LoadReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// Counts a record that was valid as skipped after all, for `issue`
+    /// (a check made after loading, e.g. of the prompt's length in the
+    /// model's tokens). Of each kind, the first `max_issues` are kept
+    /// verbatim; [`issues`](Self::issues) stays in file order.
+    pub fn skip(&mut self, issue: Issue, max_issues: usize) {
+        self.valid = self.valid.saturating_sub(1);
+        *self.skipped.entry(issue.kind).or_default() += 1;
+        let same_kind = self.issues.iter().filter(|i| i.kind == issue.kind).count();
+        if same_kind < max_issues {
+            let at = self.issues.partition_point(|i| i.line <= issue.line);
+            self.issues.insert(at, issue);
+        }
+    }
+
+    /// The report with at most the first `n` skipped records listed (all
+    /// are counted), as `file:line: reason` lines.
+    pub fn brief(&self, n: usize) -> Brief<'_> {
+        Brief { report: self, n }
+    }
+
+    fn write(&self, f: &mut fmt::Formatter<'_>, n: usize) -> fmt::Result {
         write!(
             f,
             "{}: {} valid records, {} skipped",
@@ -85,14 +103,35 @@ impl fmt::Display for LoadReport {
         if !self.duplicates.is_empty() {
             write!(f, ", {} repeat an earlier prompt", self.duplicates.len())?;
         }
-        for issue in &self.issues {
+        let shown = &self.issues[..n.min(self.issues.len())];
+        for issue in shown {
             write!(f, "\n  {issue}")?;
         }
-        let hidden = self.skipped_total().saturating_sub(self.issues.len());
+        let hidden = self.skipped_total().saturating_sub(shown.len());
         if hidden > 0 {
             write!(f, "\n  … and {hidden} more")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, self.issues.len())
+    }
+}
+
+/// A [`LoadReport`] that lists only its first few skipped records (see
+/// [`LoadReport::brief`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Brief<'a> {
+    report: &'a LoadReport,
+    n: usize,
+}
+
+impl fmt::Display for Brief<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.report.write(f, self.n)
     }
 }
 
@@ -185,4 +224,47 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded> {
         lines,
         report,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issue(line: usize, kind: IssueKind) -> Issue {
+        Issue::new(
+            "d.jsonl",
+            line,
+            Some("prompt"),
+            kind,
+            format!("line {line}"),
+        )
+    }
+
+    #[test]
+    fn skip_counts_keeps_file_order_and_brief_lists_the_first_few() {
+        let mut report = LoadReport {
+            path: "d.jsonl".into(),
+            valid: 10,
+            skipped: [(IssueKind::NotJson, 2)].into_iter().collect(),
+            issues: vec![issue(2, IssueKind::NotJson), issue(9, IssueKind::NotJson)],
+            ..LoadReport::default()
+        };
+        for line in [1, 5, 7] {
+            report.skip(issue(line, IssueKind::PromptTooLong), 2);
+        }
+        assert_eq!(report.valid, 7);
+        assert_eq!(report.skipped_total(), 5);
+        assert_eq!(report.skipped[&IssueKind::PromptTooLong], 3);
+        let lines: Vec<usize> = report.issues.iter().map(|i| i.line).collect();
+        assert_eq!(lines, [1, 2, 5, 9], "two of each kind, in file order");
+        let brief = report.brief(2).to_string();
+        assert!(
+            brief.contains("d.jsonl:1: field `prompt`: line 1"),
+            "{brief}"
+        );
+        assert!(brief.contains("d.jsonl:2:"), "{brief}");
+        assert!(!brief.contains("d.jsonl:5:"), "{brief}");
+        assert!(brief.ends_with("… and 3 more"), "{brief}");
+        assert!(brief.contains("prompt_too_long: 3"), "{brief}");
+    }
 }

@@ -78,6 +78,17 @@ pub struct TrainConfig {
 
     /// Tokens generated per completion at most.
     pub max_completion_length: usize,
+    /// Prompt tokens at most, chat template included (TRL's
+    /// `max_prompt_length`). Every prompt must also leave room for
+    /// `max_completion_length` in the model's context
+    /// (`max_position_embeddings`); longer prompts are skipped, each named in
+    /// the data report, or cut with `truncate_prompts`. `None`: the
+    /// context's limit only.
+    pub max_prompt_length: Option<usize>,
+    /// Cut a prompt that is too long to its last allowed tokens (the start
+    /// of its text is dropped, as TRL truncates on the left) instead of
+    /// skipping it.
+    pub truncate_prompts: bool,
     /// Sampling temperature of rollouts.
     pub temperature: f32,
     /// Nucleus sampling of rollouts (1: off).
@@ -181,6 +192,8 @@ impl Default for TrainConfig {
             weight_decay: 0.0,
             max_grad_norm: 1.0,
             max_completion_length: 256,
+            max_prompt_length: None,
+            truncate_prompts: false,
             temperature: 0.7,
             top_p: 1.0,
             top_k: 0,
@@ -237,6 +250,13 @@ impl TrainConfig {
             if v == 0 {
                 return invalid(field, 0.0, "an integer >= 1");
             }
+        }
+        if self.max_prompt_length == Some(0) {
+            return invalid(
+                "max_prompt_length",
+                0.0,
+                "an integer >= 1 (leave it out for the model's context)",
+            );
         }
         if self.group_size < 2 {
             return invalid(
@@ -470,10 +490,13 @@ impl TrainConfig {
 }
 
 /// Settings a resumed run must share with its checkpoint: they shape the
-/// adapters' tensors or the order of the data, which the checkpoint holds.
+/// adapters' tensors or the order of the data, which the checkpoint holds
+/// (the prompt limits decide which records are in the data).
 pub const FIXED_ON_RESUME: &[&str] = &[
     "model",
     "data",
+    "max_prompt_length",
+    "truncate_prompts",
     "train_type",
     "lora_layers",
     "lora_rank",
@@ -541,6 +564,9 @@ impl TrainConfig {
     /// and `m` are the same model).
     pub fn compare_with_checkpoint(&self, saved: &serde_json::Value) -> ResumeChanges {
         let now = serde_json::to_value(self).expect("configs serialize");
+        // A setting the checkpoint lacks (it was written by a version
+        // without it) had its default value then.
+        let defaults = serde_json::to_value(TrainConfig::default()).expect("configs serialize");
         let mut changes = ResumeChanges::default();
         let Some(now) = now.as_object() else {
             return changes;
@@ -549,7 +575,11 @@ impl TrainConfig {
             if IGNORED_ON_RESUME.contains(&field.as_str()) {
                 continue;
             }
-            let old = saved.get(field).cloned().unwrap_or(serde_json::Value::Null);
+            let old = saved
+                .get(field)
+                .or_else(|| defaults.get(field))
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
             if same_setting(field, &old, value) {
                 continue;
             }
@@ -718,6 +748,44 @@ mod tests {
         assert!(err.contains("lora_rank: 8 → 16"), "{err}");
         assert!(err.contains("train_type: \"lora\" → \"dora\""), "{err}");
         assert!(err.contains("step-4"), "{err}");
+    }
+
+    #[test]
+    fn prompt_limits_are_fixed_on_resume_and_default_when_a_checkpoint_lacks_them() {
+        let mut saved = serde_json::to_value(TrainConfig::default()).unwrap();
+        let obj = saved.as_object_mut().unwrap();
+        obj.remove("max_prompt_length");
+        obj.remove("truncate_prompts");
+        let same = TrainConfig::default().compare_with_checkpoint(&saved);
+        assert_eq!(same, ResumeChanges::default());
+        let c = TrainConfig {
+            max_prompt_length: Some(512),
+            truncate_prompts: true,
+            ..TrainConfig::default()
+        };
+        let mut refused: Vec<String> = c
+            .compare_with_checkpoint(&saved)
+            .refused
+            .into_iter()
+            .map(|c| c.to_string())
+            .collect();
+        refused.sort();
+        assert_eq!(
+            refused,
+            [
+                "max_prompt_length: null → 512",
+                "truncate_prompts: false → true"
+            ]
+        );
+        let zero = TrainConfig {
+            max_prompt_length: Some(0),
+            ..TrainConfig::default()
+        };
+        assert!(zero
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_prompt_length"));
     }
 
     #[test]
