@@ -45,11 +45,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// `train` or `sft`: Ctrl-C handled from the start, the run directory
-/// checked (see [`cmd::run_dir`]), then the run.
+/// `train` or `sft`: Ctrl-C handled from the start, then the run (which
+/// checks its directory first, see [`cmd::run_dir`]).
 fn train(args: args::TrainArgs, objective: Objective) -> anyhow::Result<ExitCode> {
     let stop = interrupt_flag();
-    cmd::run_dir::prepare(&args, objective)?;
     cmd::train::run(args, objective, &stop)
 }
 

@@ -13,10 +13,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use grpo::config::TrainConfig;
-use grpo::trainer::{checkpoints_dir, Objective};
-
-use crate::args::TrainArgs;
-use crate::{config_file, embedded};
+use grpo::trainer::checkpoints_dir;
 
 /// The files a run writes in its directory; `--force` deletes these only.
 const RUN_FILES: &[&str] = &[
@@ -30,12 +27,9 @@ const RUN_FILES: &[&str] = &[
     "training.png",
 ];
 
-/// Runs the checks (and `--force`'s deletion). Settings that do not resolve
-/// are left for the training command to report, as it does.
-pub fn prepare(args: &TrainArgs, objective: Objective) -> Result<()> {
-    let Some(config) = resolved(args, objective) else {
-        return Ok(());
-    };
+/// Runs the checks (and `--force`'s deletion) for the resolved and
+/// validated settings of a run, before its data and model are loaded.
+pub fn prepare(config: &TrainConfig, resume: bool, force: bool) -> Result<()> {
     let dir = &config.adapter_path;
     if dir.exists() && !dir.is_dir() {
         bail!(
@@ -43,14 +37,14 @@ pub fn prepare(args: &TrainArgs, objective: Objective) -> Result<()> {
             dir.display()
         );
     }
-    if args.resume {
-        return check_resume(&config);
+    if resume {
+        return check_resume(config);
     }
     let holds = existing_run(dir)?;
     let Some(what) = holds else {
         return Ok(());
     };
-    if !args.force {
+    if !force {
         bail!(
             "--adapter-path {} already holds a run ({what}); continue it with --resume, start it over with --force (deletes its checkpoints and logs), or choose another --adapter-path",
             dir.display()
@@ -72,30 +66,6 @@ pub fn prepare(args: &TrainArgs, objective: Objective) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The settings as the training command resolves them (the embedded model,
-/// data and run file when no `--model` is given), or `None` when they do not
-/// resolve.
-fn resolved(args: &TrainArgs, objective: Objective) -> Option<TrainConfig> {
-    let mut args = args.clone();
-    let defaults = if args.model.is_none() {
-        let name = match objective {
-            Objective::Grpo => "grpo",
-            Objective::Sft => "sft",
-        };
-        args.model = Some(embedded::model().display().to_string());
-        if args.data.is_none() {
-            args.data = Some(embedded::data("train"));
-            if args.val_data.is_none() {
-                args.val_data = Some(embedded::data("valid"));
-            }
-        }
-        Some(embedded::run_config(name)).filter(|p| p.is_file())
-    } else {
-        None
-    };
-    config_file::resolve(&args, defaults.as_deref()).ok()
 }
 
 /// What of a previous run `dir` holds, in words, if anything.

@@ -49,6 +49,9 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
     };
     let config = config_file::resolve(&args, defaults.as_deref())?;
     config.validate().context("invalid settings")?;
+    // The run directory: a file, a run to resume (its settings checked
+    // against the checkpoint's) or one to replace with --force.
+    super::run_dir::prepare(&config, args.resume, args.force)?;
     if config.wandb_project.is_some() {
         wandb::check()?;
     }
