@@ -74,6 +74,24 @@ impl Default for Example {
 }
 
 impl Example {
+    /// The expected answer, as the rewards read it: its calls, with the
+    /// per-parameter alternatives (`possible_answers`) and the function
+    /// schemas (`tools`) when the record has them.
+    ///
+    /// # Errors
+    ///
+    /// When the answer, the possible answers or the schemas cannot be read.
+    pub fn reference(&self) -> Result<grpo_rewards::Reference, grpo_rewards::Error> {
+        let mut r = grpo_rewards::Reference::from_answer(&self.answer)?;
+        if let Some(possible) = &self.possible_answers {
+            r = r.with_possible_answers(possible)?;
+        }
+        if let Some(tools) = &self.tools {
+            r = r.with_tools(tools)?;
+        }
+        Ok(r)
+    }
+
     /// Whether this is an irrelevance task: no listed function applies.
     pub fn is_irrelevance(&self) -> bool {
         self.answer.trim().is_empty()

@@ -47,7 +47,7 @@ impl TaskSet {
                 }
                 None => policy.chat_tokens(&[json!({"role": "user", "content": ex.prompt})])?,
             };
-            let reference = reference_of(ex).map_err(|e| Error::InvalidConfig {
+            let reference = ex.reference().map_err(|e| Error::InvalidConfig {
                 field: "answer",
                 message: format!("{what}, example {}: {e}", i + 1),
             })?;
@@ -102,17 +102,4 @@ impl TaskSet {
     pub fn max_prompt_tokens(&self) -> usize {
         self.prompts.iter().map(Vec::len).max().unwrap_or(0)
     }
-}
-
-/// The expected answer of an example: its calls, with the per-parameter
-/// alternatives and tool schemas when the record has them.
-pub fn reference_of(ex: &Example) -> std::result::Result<Reference, grpo_rewards::Error> {
-    let mut r = Reference::from_answer(&ex.answer)?;
-    if let Some(possible) = &ex.possible_answers {
-        r = r.with_possible_answers(possible)?;
-    }
-    if let Some(tools) = &ex.tools {
-        r = r.with_tools(tools)?;
-    }
-    Ok(r)
 }

@@ -1,11 +1,10 @@
 //! One entry's output, judged: what the per-example JSONL of
 //! `mlx-grpo eval --bfcl` holds.
 
-use grpo_rewards::{CompareOptions, Reference};
+use grpo_rewards::CompareOptions;
 use serde_json::{json, Value};
 
 use super::{score, Category, Entry, Outcome};
-use crate::record::Example;
 
 /// An entry with the model's output and BFCL's verdict on it.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +35,7 @@ impl Judged {
         };
         let (output, outcome) = match &entry.example {
             Err(reason) => (String::new(), wrong("not_converted", reason.clone())),
-            Ok(ex) => match reference(ex) {
+            Ok(ex) => match ex.reference() {
                 Ok(r) => (
                     output.to_owned(),
                     score(category.check(), output, &r, &CompareOptions::bfcl()),
@@ -67,21 +66,4 @@ impl Judged {
             "decoded": self.outcome.decoded,
         })
     }
-}
-
-/// The expected answer of a converted BFCL example: its calls, with the
-/// possible answers and the function schemas.
-///
-/// # Errors
-///
-/// When the answer, the possible answers or the schemas cannot be read.
-pub fn reference(ex: &Example) -> Result<Reference, grpo_rewards::Error> {
-    let mut r = Reference::from_answer(&ex.answer)?;
-    if let Some(possible) = &ex.possible_answers {
-        r = r.with_possible_answers(possible)?;
-    }
-    if let Some(tools) = &ex.tools {
-        r = r.with_tools(tools)?;
-    }
-    Ok(r)
 }

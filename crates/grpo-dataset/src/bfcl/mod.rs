@@ -30,7 +30,7 @@ use std::path::Path;
 
 pub use category::{Category, Check, Language, Shape};
 pub use entry::Entry;
-pub use judged::{reference, Judged};
+pub use judged::Judged;
 pub use layout::{answers_beside, parse_file_name, CategoryFile, DataDir, ANSWER_DIR};
 pub use score::{score, Outcome};
 pub use summary::{Average, CategoryScore, Summary};
