@@ -218,6 +218,29 @@ pub struct TrainArgs {
     /// One weight per reward function [default: 1 each].
     #[arg(long, num_args = 1.., help_heading = "GRPO objective")]
     pub reward_weights: Option<Vec<f32>>,
+    /// Python file of reward functions with TRL's signature
+    /// (`def f(completions, prompts=None, completion_ids=None, **kwargs)
+    /// -> list[float | None]`, data set columns as lists); name them in
+    /// --reward-functions. Run by one Python worker for the whole run.
+    #[arg(long, value_name = "PATH", help_heading = "Custom rewards")]
+    pub reward_file: Option<PathBuf>,
+    /// The Python that runs --reward-file [default: .venv/bin/python of
+    /// the current directory or one above, else python3].
+    #[arg(long, value_name = "PATH", help_heading = "Custom rewards")]
+    pub reward_python: Option<PathBuf>,
+    /// A long-lived program that scores batches over the line protocol of
+    /// docs/rewards.md (run by `sh -c`), instead of --reward-file.
+    #[arg(long, value_name = "CMD ARGS", help_heading = "Custom rewards")]
+    pub reward_command: Option<String>,
+    /// Seconds a custom reward may take for one batch before its worker is
+    /// stopped [default: 60].
+    #[arg(long, value_name = "SECONDS", help_heading = "Custom rewards")]
+    pub reward_timeout: Option<f64>,
+    /// What an exception or a timeout in a custom reward does: `stop` the
+    /// run (with a checkpoint) or `skip` the batch for that reward (scored
+    /// as not applicable, counted) [default: stop].
+    #[arg(long, value_enum, help_heading = "Custom rewards")]
+    pub reward_errors: Option<RewardErrors>,
     /// Give the first part of the reference answer at the start of each
     /// completion (no loss on it), shrinking from --curriculum-start-ratio
     /// to --curriculum-end-ratio over --curriculum-steps iterations.
@@ -270,6 +293,16 @@ pub struct TrainArgs {
 }
 
 /// `--train-type`.
+/// `--reward-errors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RewardErrors {
+    /// Stop the run.
+    #[default]
+    Stop,
+    /// Score the batch as not applicable for that reward, and count it.
+    Skip,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TrainType {
     /// Low-rank adapters.

@@ -12,6 +12,7 @@ use grpo_policy::policy::Policy;
 use crate::args::TrainArgs;
 use crate::{config_file, embedded, plot, ui, wandb};
 
+mod external;
 mod prompts;
 
 /// Skipped records named on standard error, per data set; the rest are
@@ -48,6 +49,26 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
         bail!("--data is required with --model (a JSONL file in the tool-calling format)");
     };
     let config = config_file::resolve(&args, defaults.as_deref())?;
+    // Custom rewards: the worker starts, and its functions are known by
+    // name, before the settings are checked and before any model loads.
+    let mut reward_names = config.reward_functions.clone();
+    for p in &config.phases {
+        reward_names.extend(p.reward_functions.iter().cloned());
+    }
+    let timeout = args.reward_timeout.unwrap_or(60.0);
+    if !(timeout.is_finite() && timeout > 0.0) {
+        bail!("--reward-timeout {timeout}: give a number of seconds > 0");
+    }
+    let external = external::start(
+        &external::Options {
+            file: args.reward_file.as_deref(),
+            python: args.reward_python.as_deref(),
+            command: args.reward_command.as_deref(),
+            timeout: std::time::Duration::from_secs_f64(timeout),
+            errors: args.reward_errors.unwrap_or_default(),
+        },
+        &reward_names,
+    )?;
     config.validate().context("invalid settings")?;
     // The run directory: a file, a run to resume (its settings checked
     // against the checkpoint's) or one to replace with --force.
@@ -128,6 +149,11 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
     console.finish();
     if let Some(w) = wandb {
         w.finish();
+    }
+    if let Some(skipped) = external.as_ref().map(|e| e.skipped()).filter(|n| *n > 0) {
+        console.say(&format!(
+            "Custom rewards: {skipped} failed batches skipped (--reward-errors skip)"
+        ));
     }
     let summary = summary?;
     match plot::training_curves(&config.adapter_path) {

@@ -89,6 +89,10 @@ impl Example {
         if let Some(tools) = &self.tools {
             r = r.with_tools(tools)?;
         }
+        // The whole row, for rewards that read other columns.
+        if let Ok(serde_json::Value::Object(row)) = serde_json::to_value(self) {
+            r = r.with_row(row);
+        }
         Ok(r)
     }
 

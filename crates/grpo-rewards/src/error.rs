@@ -95,6 +95,15 @@ pub enum Error {
         /// Number of references.
         references: usize,
     },
+    /// A [`BatchReward`](crate::BatchReward) that failed, or returned
+    /// the wrong number of scores or a score that is not finite.
+    #[error("reward `{name}`: {message}")]
+    CustomReward {
+        /// The reward's name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Why an `answer` string was rejected.

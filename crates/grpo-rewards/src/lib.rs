@@ -399,7 +399,10 @@ pub use parse::{
     ParseResult, Reasoning, MAX_DEPTH, MAX_INPUT_BYTES,
 };
 pub use reference::{ExpectedCall, ExpectedParam, ParamKey, Reference};
-pub use registry::{BatchScores, CustomReward, RewardSet, Scores};
+pub use registry::{
+    register_batch_reward, registered_rewards, BatchReward, BatchScores, CustomReward, RewardSet,
+    Scores,
+};
 pub use score::{
     prose_chars, Evaluation, Reward, FREE_PROSE_WITHOUT_CALLS, FREE_PROSE_WITH_CALLS,
     KNOWN_REWARDS, PROSE_FOR_ZERO,

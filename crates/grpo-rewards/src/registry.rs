@@ -3,7 +3,7 @@
 //! outside the crate ([`CustomReward`]) beside the built-in ones.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
@@ -59,11 +59,117 @@ where
     }
 }
 
+/// A reward that scores a whole batch at once, may fail, and may abstain:
+/// the form of rewards computed outside the process (a Python worker, a
+/// program behind a pipe), where one call per batch matters and errors are
+/// real. Completion `i` is scored against `references[i]`, whose
+/// [`Reference::row`] holds the data set row when one was attached.
+///
+/// Return one entry per completion: `Some(score)`, or `None` for "not
+/// applicable" (it adds nothing to that completion's weighted total, as
+/// TRL ignores a `None`; the reward's column shows 0). An `Err` stops the
+/// batch with [`Error::CustomReward`] naming the reward; so do a wrong
+/// number of scores and a score that is not finite.
+///
+/// ```
+/// use grpo_rewards::{BatchReward, Reference, RewardSet};
+///
+/// struct Longest;
+/// impl BatchReward for Longest {
+///     fn score_batch(&self, completions: &[&str], _: &[&Reference]) -> Result<Vec<Option<f32>>, String> {
+///         let max = completions.iter().map(|c| c.len()).max().unwrap_or(0);
+///         Ok(completions.iter().map(|c| (max > 0).then(|| (c.len() == max) as u8 as f32)).collect())
+///     }
+/// }
+/// let set = RewardSet::new(&["tool_call_exact"], None)?.with_batch_custom("longest", 1.0, Longest)?;
+/// let r = Reference::from_answer("f()")?;
+/// let batch = set.score_batch(&["f()", "f()\ng()"], &[&r, &r])?;
+/// assert_eq!(batch.per_reward[1], [0.0, 1.0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait BatchReward: Send + Sync {
+    /// One score (or `None`) per completion, or what went wrong.
+    fn score_batch(
+        &self,
+        completions: &[&str],
+        references: &[&Reference],
+    ) -> std::result::Result<Vec<Option<f32>>, String>;
+}
+
+/// How a custom reward scores.
+#[derive(Clone)]
+enum Kind {
+    One(Arc<dyn CustomReward>),
+    Batch(Arc<dyn BatchReward>),
+}
+
 /// A named custom reward.
 #[derive(Clone)]
 struct Custom {
     name: String,
-    reward: Arc<dyn CustomReward>,
+    reward: Kind,
+}
+
+impl Kind {
+    fn same(&self, other: &Kind) -> bool {
+        match (self, other) {
+            (Kind::One(a), Kind::One(b)) => Arc::ptr_eq(a, b),
+            (Kind::Batch(a), Kind::Batch(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// Batch rewards known by name to [`RewardSet::new`] (see
+/// [`register_batch_reward`]).
+static REGISTERED: RwLock<Vec<(String, Arc<dyn BatchReward>)>> = RwLock::new(Vec::new());
+
+/// Makes a [`BatchReward`] known by `name` to every [`RewardSet::new`] of
+/// the process, so that configurations naming it (a training config's
+/// `reward_functions`, its phases) resolve it as they resolve a built-in
+/// reward. Registering a name again replaces the reward. A built-in name
+/// is refused.
+///
+/// ```
+/// use grpo_rewards::{register_batch_reward, BatchReward, Reference, RewardSet};
+///
+/// struct Half;
+/// impl BatchReward for Half {
+///     fn score_batch(&self, c: &[&str], _: &[&Reference]) -> Result<Vec<Option<f32>>, String> {
+///         Ok(vec![Some(0.5); c.len()])
+///     }
+/// }
+/// register_batch_reward("half", Half)?;
+/// let set = RewardSet::new(&["half", "tool_call_exact"], Some(&[2.0, 1.0]))?;
+/// assert_eq!(set.names(), ["tool_call_exact", "half"]);
+/// assert_eq!(set.weights(), [1.0, 2.0]);
+/// let r = Reference::from_answer("f()")?;
+/// assert_eq!(set.score_batch(&["f()"], &[&r])?.total, [2.0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn register_batch_reward(
+    name: impl Into<String>,
+    reward: impl BatchReward + 'static,
+) -> Result<()> {
+    let name = name.into();
+    if name.parse::<Reward>().is_ok() {
+        return Err(Error::DuplicateReward { name });
+    }
+    let mut all = REGISTERED.write().unwrap_or_else(|e| e.into_inner());
+    all.retain(|(n, _)| *n != name);
+    all.push((name, Arc::new(reward)));
+    Ok(())
+}
+
+/// The names given to [`register_batch_reward`], in order.
+pub fn registered_rewards() -> Vec<String> {
+    let all = REGISTERED.read().unwrap_or_else(|e| e.into_inner());
+    all.iter().map(|(n, _)| n.clone()).collect()
+}
+
+fn registered(name: &str) -> Option<Arc<dyn BatchReward>> {
+    let all = REGISTERED.read().unwrap_or_else(|e| e.into_inner());
+    all.iter().find(|(n, _)| n == name).map(|(_, r)| r.clone())
 }
 
 /// Resolved reward functions and weights.
@@ -121,7 +227,7 @@ impl PartialEq for RewardSet {
                 .custom
                 .iter()
                 .zip(&other.custom)
-                .all(|(a, b)| a.name == b.name && Arc::ptr_eq(&a.reward, &b.reward))
+                .all(|(a, b)| a.name == b.name && a.reward.same(&b.reward))
     }
 }
 
@@ -186,8 +292,25 @@ impl RewardSet {
             return Err(Error::NoRewards);
         }
         let mut rewards = Vec::with_capacity(names.len());
-        for name in names {
-            let reward: Reward = name.as_ref().parse()?;
+        // Registered batch rewards, with their position in `names`.
+        let mut external: Vec<(usize, Custom)> = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let name = name.as_ref();
+            let reward: Reward = match name.parse() {
+                Ok(r) => r,
+                Err(e) => match registered(name) {
+                    Some(r) => {
+                        if external.iter().any(|(_, c)| c.name == name) {
+                            return Err(Error::DuplicateReward { name: name.into() });
+                        }
+                        let reward = Kind::Batch(r);
+                        let name = name.to_owned();
+                        external.push((i, Custom { name, reward }));
+                        continue;
+                    }
+                    None => return Err(e),
+                },
+            };
             if rewards.contains(&reward) {
                 return Err(Error::DuplicateReward {
                     name: reward.name().to_owned(),
@@ -195,11 +318,11 @@ impl RewardSet {
             }
             rewards.push(reward);
         }
-        let weights = match weights {
-            None => vec![1.0; rewards.len()],
-            Some(w) if w.len() != rewards.len() => {
+        let given = match weights {
+            None => vec![1.0; names.len()],
+            Some(w) if w.len() != names.len() => {
                 return Err(Error::WeightCount {
-                    expected: rewards.len(),
+                    expected: names.len(),
                     got: w.len(),
                 })
             }
@@ -210,9 +333,16 @@ impl RewardSet {
                 w.to_vec()
             }
         };
+        // Built-in rewards first, then the registered ones, as `names()`.
+        let is_external = |i: usize| external.iter().any(|(j, _)| *j == i);
+        let mut weights: Vec<f32> = (0..names.len())
+            .filter(|&i| !is_external(i))
+            .map(|i| given[i])
+            .collect();
+        weights.extend(external.iter().map(|(i, _)| given[*i]));
         Ok(RewardSet {
             rewards,
-            custom: Vec::new(),
+            custom: external.into_iter().map(|(_, c)| c).collect(),
             weights,
             options: CompareOptions::default(),
         })
@@ -233,12 +363,26 @@ impl RewardSet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_custom(
-        mut self,
+        self,
         name: impl Into<String>,
         weight: f32,
         reward: impl CustomReward + 'static,
     ) -> Result<Self> {
-        let name = name.into();
+        self.push_custom(name.into(), weight, Kind::One(Arc::new(reward)))
+    }
+
+    /// Adds a reward that scores whole batches ([`BatchReward`]), after
+    /// the others, with weight `weight`. Errors as [`RewardSet::with_custom`].
+    pub fn with_batch_custom(
+        self,
+        name: impl Into<String>,
+        weight: f32,
+        reward: impl BatchReward + 'static,
+    ) -> Result<Self> {
+        self.push_custom(name.into(), weight, Kind::Batch(Arc::new(reward)))
+    }
+
+    fn push_custom(mut self, name: String, weight: f32, reward: Kind) -> Result<Self> {
         let taken = name.parse::<Reward>().is_ok() || self.custom.iter().any(|c| c.name == name);
         if taken {
             return Err(Error::DuplicateReward { name });
@@ -249,10 +393,7 @@ impl RewardSet {
                 value: weight,
             });
         }
-        self.custom.push(Custom {
-            name,
-            reward: Arc::new(reward),
-        });
+        self.custom.push(Custom { name, reward });
         self.weights.push(weight);
         Ok(self)
     }
@@ -331,7 +472,15 @@ impl RewardSet {
     /// ```
     pub fn score(&self, completion: &str, reference: &Reference) -> Scores {
         let eval = Evaluation::new(completion, reference, &self.options);
-        let custom = self.custom.iter().map(|c| c.reward.score(&eval));
+        let custom = self.custom.iter().map(|c| match &c.reward {
+            Kind::One(r) => r.score(&eval),
+            // Scored by `score_batch`; alone, a failure or `None` reads 0.
+            Kind::Batch(r) => self
+                .batch_column(&c.name, r.as_ref(), &[completion], &[reference])
+                .ok()
+                .and_then(|v| v[0])
+                .unwrap_or(0.0),
+        });
         let values: Vec<f32> = self
             .rewards
             .iter()
@@ -366,27 +515,108 @@ impl RewardSet {
                 references: references.len(),
             });
         }
+        // Batch rewards first, once each for the whole batch; the rest per
+        // completion, in parallel.
+        let texts: Vec<&str> = completions.iter().map(AsRef::as_ref).collect();
+        let mut batch_columns: Vec<Option<Vec<Option<f32>>>> = Vec::new();
+        for c in &self.custom {
+            batch_columns.push(match &c.reward {
+                Kind::Batch(r) => {
+                    Some(self.batch_column(&c.name, r.as_ref(), &texts, references)?)
+                }
+                Kind::One(_) => None,
+            });
+        }
+        let inline = RewardSet {
+            rewards: self.rewards.clone(),
+            custom: self
+                .custom
+                .iter()
+                .filter(|c| matches!(c.reward, Kind::One(_)))
+                .cloned()
+                .collect(),
+            weights: Vec::new(),
+            options: self.options,
+        };
+        let values = |c: &str, r: &Reference| {
+            let eval = Evaluation::new(c, r, &inline.options);
+            let custom = inline.custom.iter().map(|c| match &c.reward {
+                Kind::One(r) => r.score(&eval),
+                Kind::Batch(_) => 0.0,
+            });
+            inline
+                .rewards
+                .iter()
+                .map(|r| r.score(&eval))
+                .chain(custom)
+                .collect::<Vec<f32>>()
+        };
         #[cfg(feature = "rayon")]
-        let scored: Vec<Scores> = completions
+        let scored: Vec<Vec<f32>> = texts
             .par_iter()
             .zip(references.par_iter())
-            .map(|(c, r)| self.score(c.as_ref(), r))
+            .map(|(c, r)| values(c, r))
             .collect();
         #[cfg(not(feature = "rayon"))]
-        let scored: Vec<Scores> = completions
+        let scored: Vec<Vec<f32>> = texts
             .iter()
             .zip(references)
-            .map(|(c, r)| self.score(c.as_ref(), r))
+            .map(|(c, r)| values(c, r))
             .collect();
+        let builtin = self.rewards.len();
         let mut per_reward = vec![Vec::with_capacity(scored.len()); self.weights.len()];
         let mut total = Vec::with_capacity(scored.len());
-        for s in scored {
-            for (column, v) in per_reward.iter_mut().zip(s.values) {
-                column.push(v);
+        for (row, s) in scored.into_iter().enumerate() {
+            let mut inline_values = s.into_iter();
+            let mut sum = 0.0;
+            for (k, column) in per_reward.iter_mut().enumerate() {
+                let value = if k < builtin {
+                    inline_values.next()
+                } else {
+                    match &batch_columns[k - builtin] {
+                        Some(col) => col[row],
+                        None => inline_values.next(),
+                    }
+                };
+                // `None`: not applicable, nothing added to the total.
+                if let Some(v) = value {
+                    sum += v * self.weights[k];
+                }
+                column.push(value.unwrap_or(0.0));
             }
-            total.push(s.total);
+            total.push(sum);
         }
         Ok(BatchScores { per_reward, total })
+    }
+
+    /// One batch reward's scores, checked: one per completion, finite.
+    fn batch_column(
+        &self,
+        name: &str,
+        reward: &dyn BatchReward,
+        completions: &[&str],
+        references: &[&Reference],
+    ) -> Result<Vec<Option<f32>>> {
+        let error = |message: String| Error::CustomReward {
+            name: name.to_owned(),
+            message,
+        };
+        let scores = reward.score_batch(completions, references).map_err(error)?;
+        if scores.len() != completions.len() {
+            return Err(error(format!(
+                "returned {} scores for {} completions",
+                scores.len(),
+                completions.len()
+            )));
+        }
+        if let Some((row, v)) = scores
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| v.filter(|v| !v.is_finite()).map(|v| (i, v)))
+        {
+            return Err(error(format!("returned {v} for completion {row}")));
+        }
+        Ok(scores)
     }
 }
 
@@ -436,6 +666,53 @@ mod tests {
         assert!(matches!(twice, Err(Error::DuplicateReward { .. })));
         let nan = set.with_custom("nan", f32::NAN, |_: &Evaluation<'_>| 0.0);
         assert!(matches!(nan, Err(Error::NonFiniteWeight { index: 2, .. })));
+    }
+
+    struct Fixed(Vec<Option<f32>>);
+    impl BatchReward for Fixed {
+        fn score_batch(
+            &self,
+            _: &[&str],
+            _: &[&Reference],
+        ) -> std::result::Result<Vec<Option<f32>>, String> {
+            if self.0.is_empty() {
+                return Err("it broke".into());
+            }
+            Ok(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn batch_rewards_abstain_and_fail_by_name() {
+        let r = Reference::from_answer("f()").unwrap();
+        let with = |scores: Vec<Option<f32>>| {
+            RewardSet::new(&["tool_call_exact"], None)
+                .unwrap()
+                .with_batch_custom("ext", 2.0, Fixed(scores))
+                .unwrap()
+                .with_custom("one", 1.0, |_: &Evaluation<'_>| 0.25)
+                .unwrap()
+        };
+        let batch = with(vec![Some(0.5), None])
+            .score_batch(&["f()", "g()"], &[&r, &r])
+            .unwrap();
+        assert_eq!(batch.per_reward, [[1.0, 0.0], [0.5, 0.0], [0.25, 0.25]]);
+        assert_eq!(batch.total, [2.25, 0.25]);
+        let err = |scores| {
+            with(scores)
+                .score_batch(&["f()", "g()"], &[&r, &r])
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(vec![Some(1.0)]),
+            "reward `ext`: returned 1 scores for 2 completions"
+        );
+        assert_eq!(
+            err(vec![Some(1.0), Some(f32::NAN)]),
+            "reward `ext`: returned NaN for completion 1"
+        );
+        assert_eq!(err(vec![]), "reward `ext`: it broke");
     }
 
     #[test]

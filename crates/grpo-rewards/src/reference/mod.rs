@@ -118,6 +118,9 @@ pub struct Reference {
     /// Whether allowed values are in BFCL's nested possible-answer form
     /// (set by [`Reference::with_possible_answers`]).
     nested: bool,
+    /// The whole data set row this reference comes from, for rewards that
+    /// read other columns ([`Reference::with_row`]).
+    row: Option<std::sync::Arc<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Reference {
@@ -187,6 +190,7 @@ impl Reference {
             calls,
             tools: Vec::new(),
             nested: false,
+            row: None,
         }
     }
 
@@ -239,6 +243,29 @@ impl Reference {
         self.nested = true;
         self.apply_tools();
         Ok(self)
+    }
+
+    /// Keeps the whole data set row this reference comes from (every
+    /// column, as JSON), for rewards that read columns beyond the answer:
+    /// a [`BatchReward`](crate::BatchReward) sees it through
+    /// [`Reference::row`]. It takes no part in comparisons.
+    ///
+    /// ```
+    /// use grpo_rewards::Reference;
+    ///
+    /// let row = serde_json::json!({"answer": "f()", "difficulty": 3});
+    /// let r = Reference::from_answer("f()")?.with_row(row.as_object().unwrap().clone());
+    /// assert_eq!(r.row().unwrap()["difficulty"], 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_row(mut self, row: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.row = Some(std::sync::Arc::new(row));
+        self
+    }
+
+    /// The data set row given by [`Reference::with_row`], if any.
+    pub fn row(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.row.as_deref()
     }
 
     /// Adds tool schemas (JSON Schema function definitions, OpenAI's

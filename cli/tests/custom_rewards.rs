@@ -1,0 +1,526 @@
+//! Bring your own rewards (issue 18): Python reward functions with TRL's
+//! signature (`--reward-file`), reward programs in another language
+//! (`--reward-command`), and what happens when they fail, on the fixture
+//! model with a real Python (the project's `.venv`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mlx-grpo"))
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixtures() -> PathBuf {
+    root().join("fixtures")
+}
+
+/// The project's Python (the `.venv`), else `python3`.
+fn python() -> String {
+    let venv = root().join(".venv/bin/python");
+    if venv.is_file() {
+        venv.display().to_string()
+    } else {
+        "python3".into()
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Three records with an answer and one where no function applies
+/// (answer ""), from the fixture test split.
+fn data(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(fixtures().join("tool-calling/test.jsonl")).unwrap();
+    let mut with: Vec<&str> = Vec::new();
+    let mut without = None;
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if v["answer"] == "" {
+            without = without.or(Some(line));
+        } else if with.len() < 3 {
+            with.push(line);
+        }
+    }
+    with.insert(1, without.expect("an irrelevance record"));
+    let path = dir.join("data.jsonl");
+    std::fs::write(&path, with.join("\n") + "\n").unwrap();
+    path
+}
+
+/// Runs a short training on the fixture model with `extra` flags: every
+/// record is scored once (2 iterations of 2 prompts, 2 completions each).
+fn train(dir: &Path, extra: &[&str]) -> Output {
+    let data = data(dir);
+    let out = dir.join("run");
+    let mut args: Vec<String> = [
+        "train",
+        "--model",
+        s(&fixtures().join("tiny-tool-caller")),
+        "--data",
+        s(&data),
+        "--adapter-path",
+        s(&out),
+        "--force",
+        "--iters",
+        "2",
+        "--batch-size",
+        "2",
+        "--group-size",
+        "2",
+        "--max-completion-length",
+        "16",
+        "--beta",
+        "0",
+        "--steps-per-report",
+        "1",
+        "--log-rollouts-every",
+        "1",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    bin().args(&args).output().expect("the binary runs")
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The run's metrics and rollouts.
+fn logs(dir: &Path) -> (Vec<Value>, Vec<Value>) {
+    let run = dir.join("run");
+    (
+        jsonl(&run.join("metrics.jsonl")),
+        jsonl(&run.join("rollouts.jsonl")),
+    )
+}
+
+const TRL_FILE: &str = r#"
+import json
+
+def brevity(completions, **kwargs):
+    return [max(0.0, 1.0 - len(c) / 200) for c in completions]
+
+def has_answer(completions, prompts=None, completion_ids=None, answer=None, **kwargs):
+    # Every column arrives as a list, one item per completion.
+    assert len(prompts) == len(completions) == len(answer)
+    assert all(isinstance(p, str) and p for p in prompts)
+    assert isinstance(kwargs["source"], list)
+    print("has_answer scored", len(completions))  # to stderr, not the protocol
+    return [None if a == "" else 1.0 for a in answer]
+"#;
+
+#[test]
+fn trl_functions_score_beside_the_built_in_rewards() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "rewards.py", TRL_FILE);
+    let python = python();
+    let out = train(
+        dir.path(),
+        &[
+            "--reward-file",
+            s(&file),
+            "--reward-python",
+            &python,
+            "--reward-functions",
+            "brevity",
+            "tool_call_exact",
+            "has_answer",
+            "--reward-weights",
+            "0.5",
+            "1",
+            "2",
+        ],
+    );
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("has_answer scored 4"), "{log}");
+    assert!(
+        log.contains("  brevity: ") && log.contains("  has_answer: "),
+        "{log}"
+    );
+
+    let (metrics, rollouts) = logs(dir.path());
+    assert_eq!(metrics.len(), 2);
+    for m in &metrics {
+        let names: Vec<&str> = m["rewards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[0].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["tool_call_exact", "brevity", "has_answer"], "{m}");
+    }
+    assert_eq!(rollouts.len(), 8);
+    let mut not_applicable = 0;
+    for r in &rollouts {
+        let rewards = &r["rewards"];
+        let exact = rewards["tool_call_exact"].as_f64().unwrap();
+        let brevity = rewards["brevity"].as_f64().unwrap();
+        let completion = r["completion"].as_str().unwrap();
+        let want = (1.0 - completion.chars().count() as f64 / 200.0).max(0.0);
+        assert!((brevity - want).abs() < 1e-3, "{r}");
+        // None (no answer) adds nothing to the total, and shows as 0.
+        let has = rewards["has_answer"].as_f64().unwrap();
+        if r["expected"] == "" {
+            not_applicable += 1;
+            assert_eq!(has, 0.0, "{r}");
+        } else {
+            assert_eq!(has, 1.0, "{r}");
+        }
+        let total = r["reward"].as_f64().unwrap();
+        assert!(
+            (total - (exact + 0.5 * brevity + 2.0 * has)).abs() < 1e-4,
+            "{r}"
+        );
+    }
+    assert_eq!(
+        not_applicable, 2,
+        "the irrelevance record's two completions"
+    );
+}
+
+#[test]
+fn load_errors_fail_before_the_model_loads_with_the_traceback() {
+    let dir = tempfile::tempdir().unwrap();
+    let python = python();
+    let broken = write(
+        dir.path(),
+        "broken.py",
+        "def f(completions, **kw)\n    return []\n",
+    );
+    let out = train(
+        dir.path(),
+        &["--reward-file", s(&broken), "--reward-python", &python],
+    );
+    let log = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        log.contains("SyntaxError") && log.contains("broken.py"),
+        "{log}"
+    );
+    assert!(!log.contains("Loading "), "the model was loaded:\n{log}");
+
+    let importer = write(dir.path(), "importer.py", "import no_such_module_here\n");
+    let out = train(
+        dir.path(),
+        &["--reward-file", s(&importer), "--reward-python", &python],
+    );
+    let log = text(&out);
+    assert!(!out.status.success());
+    assert!(log.contains("ModuleNotFoundError"), "{log}");
+    assert!(log.contains("Traceback"), "{log}");
+
+    let no_args = write(dir.path(), "no_args.py", "def f():\n    return []\n");
+    let out = train(
+        dir.path(),
+        &["--reward-file", s(&no_args), "--reward-python", &python],
+    );
+    let log = text(&out);
+    assert!(!out.status.success());
+    assert!(log.contains("`f` cannot be called as"), "{log}");
+
+    // A name in neither set lists both.
+    let file = write(dir.path(), "rewards.py", TRL_FILE);
+    let out = train(
+        dir.path(),
+        &[
+            "--reward-file",
+            s(&file),
+            "--reward-python",
+            &python,
+            "--reward-functions",
+            "tool_call_exact",
+            "brevty",
+        ],
+    );
+    let log = text(&out);
+    assert!(!out.status.success());
+    assert!(log.contains("unknown reward `brevty`"), "{log}");
+    assert!(log.contains("tool_call_format"), "{log}");
+    assert!(log.contains("brevity, has_answer"), "{log}");
+    assert!(!log.contains("Loading "), "{log}");
+}
+
+const RAISING: &str = r#"
+def picky(completions, answer, **kwargs):
+    return [1.0 / len(a) for a in answer]
+"#;
+
+#[test]
+fn an_exception_names_the_reward_the_row_and_the_traceback() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "picky.py", RAISING);
+    let python = python();
+    let flags = [
+        "--reward-file",
+        s(&file),
+        "--reward-python",
+        &python,
+        "--reward-functions",
+        "tool_call_exact",
+        "picky",
+    ];
+    let out = train(dir.path(), &flags);
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.contains("reward `picky`: raised an exception on completion "),
+        "{log}"
+    );
+    assert!(
+        log.contains(" of the batch (record with answer ``):"),
+        "{log}"
+    );
+    assert!(log.contains("ZeroDivisionError"), "{log}");
+    assert!(log.contains("picky.py\", line 3, in picky"), "{log}");
+    assert!(!log.contains("<string>"), "the worker's own frames:\n{log}");
+    assert!(!log.contains("During handling"), "{log}");
+
+    // --reward-errors skip: the batch is scored as not applicable, counted.
+    let mut skip = flags.to_vec();
+    skip.extend(["--reward-errors", "skip"]);
+    let out = train(dir.path(), &skip);
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("1 failed batches skipped"), "{log}");
+    let (metrics, _) = logs(dir.path());
+    assert_eq!(metrics.len(), 2);
+}
+
+#[test]
+fn a_hung_worker_is_stopped_after_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "slow.py",
+        "import time\n\ndef slow(completions, **kwargs):\n    time.sleep(600)\n    return [0.0] * len(completions)\n",
+    );
+    let python = python();
+    let start = Instant::now();
+    let out = train(
+        dir.path(),
+        &[
+            "--reward-file",
+            s(&file),
+            "--reward-python",
+            &python,
+            "--reward-functions",
+            "slow",
+            "--reward-timeout",
+            "1",
+        ],
+    );
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("reward `slow`: no answer within 1s"), "{log}");
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn wrong_lengths_and_non_numbers_are_errors_naming_the_reward() {
+    let dir = tempfile::tempdir().unwrap();
+    let python = python();
+    for (body, message) in [
+        (
+            "return [1.0]",
+            "reward `bad`: returned 1 scores for 4 completions",
+        ),
+        (
+            "return [float('nan')] * len(completions)",
+            "reward `bad`: score 0 is nan, not a finite number",
+        ),
+        (
+            "return ['high'] * len(completions)",
+            "reward `bad`: score 0 is 'high' (str), not a number or None",
+        ),
+        (
+            "return 1.0",
+            "reward `bad`: returned float, not a list of scores",
+        ),
+    ] {
+        let file = write(
+            dir.path(),
+            "bad.py",
+            &format!("def bad(completions, **kwargs):\n    {body}\n"),
+        );
+        let out = train(
+            dir.path(),
+            &[
+                "--reward-file",
+                s(&file),
+                "--reward-python",
+                &python,
+                "--reward-functions",
+                "bad",
+                "--reward-errors",
+                "skip",
+            ],
+        );
+        let log = text(&out);
+        assert!(!out.status.success(), "{body}: {log}");
+        assert!(log.contains(message), "{body}: {log}");
+    }
+}
+
+#[test]
+fn a_worker_that_dies_is_restarted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("died-once");
+    let file = write(
+        dir.path(),
+        "flaky.py",
+        &format!(
+            "import os\n\ndef flaky(completions, **kwargs):\n    if not os.path.exists({m:?}):\n        open({m:?}, 'w').close()\n        os._exit(3)\n    return [1.0] * len(completions)\n",
+            m = marker.display().to_string()
+        ),
+    );
+    let python = python();
+    let flags = [
+        "--reward-file",
+        s(&file),
+        "--reward-python",
+        &python,
+        "--reward-functions",
+        "flaky",
+    ];
+    let out = train(dir.path(), &flags);
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("died while scoring `flaky`"), "{log}");
+    assert!(log.contains("restarting it once"), "{log}");
+    let (metrics, _) = logs(dir.path());
+    assert_eq!(metrics[0]["rewards"][0], serde_json::json!(["flaky", 1.0]));
+
+    // One that dies every time stops the run.
+    let dying = write(
+        dir.path(),
+        "dying.py",
+        "import os\n\ndef dying(completions, **kwargs):\n    os._exit(3)\n",
+    );
+    let out = train(
+        dir.path(),
+        &[
+            "--reward-file",
+            s(&dying),
+            "--reward-python",
+            &python,
+            "--reward-functions",
+            "dying",
+        ],
+    );
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("died again"), "{log}");
+}
+
+/// The example of docs/rewards.md, in JavaScript.
+const NODE_REWARDS: &str = r#"
+const readline = require("readline");
+const send = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+send({ functions: ["brevity", "names_answer"] });
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+  const req = JSON.parse(line);
+  try {
+    if (req.function === "brevity") {
+      send({ scores: req.completions.map((c) => Math.max(0, 1 - c.length / 200)) });
+    } else if (req.function === "names_answer") {
+      // Data set columns arrive as lists, one item per completion.
+      const answers = req.columns.answer;
+      send({ scores: req.completions.map((c, i) =>
+        answers[i] === "" ? null : c.includes(answers[i].split("(")[0]) ? 1 : 0) });
+    } else {
+      send({ error: `no reward function ${req.function}` });
+    }
+  } catch (e) {
+    send({ error: String(e.stack) });
+  }
+});
+"#;
+
+#[test]
+fn a_reward_command_in_another_language() {
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("skipped: no node on this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "rewards.js", NODE_REWARDS);
+    let command = format!("node {}", s(&script));
+    let out = train(
+        dir.path(),
+        &[
+            "--reward-command",
+            &command,
+            "--reward-functions",
+            "tool_call_function",
+            "brevity",
+            "names_answer",
+        ],
+    );
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    let (metrics, rollouts) = logs(dir.path());
+    let names: Vec<&str> = metrics[0]["rewards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["tool_call_function", "brevity", "names_answer"]);
+    for r in &rollouts {
+        let completion = r["completion"].as_str().unwrap();
+        let want = (1.0 - completion.encode_utf16().count() as f64 / 200.0).max(0.0);
+        assert!(
+            (r["rewards"]["brevity"].as_f64().unwrap() - want).abs() < 1e-3,
+            "{r}"
+        );
+        let expected = r["expected"].as_str().unwrap();
+        let named =
+            !expected.is_empty() && completion.contains(expected.split('(').next().unwrap());
+        assert_eq!(
+            r["rewards"]["names_answer"].as_f64().unwrap(),
+            f64::from(u8::from(named)),
+            "{r}"
+        );
+    }
+
+    // A name the program does not serve lists what it does.
+    let out = train(
+        dir.path(),
+        &["--reward-command", &command, "--reward-functions", "length"],
+    );
+    let log = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        log.contains(&format!("functions of `{command}`: brevity, names_answer")),
+        "{log}"
+    );
+}
