@@ -81,6 +81,12 @@ impl Sampler {
     /// `scaled` (logits whose log-normaliser is `lse`) with the tokens that
     /// top-k, min-p and top-p exclude set to −∞ (the most likely token always
     /// survives); `scaled` itself when no filter is on.
+    ///
+    /// After top-k, top-p only needs the `k` survivors: it sorts those (not
+    /// the vocabulary, 49k entries per row for SmolLM2) and keeps every token
+    /// at least as likely as the least likely survivor. That is the same
+    /// set as sorting everything, but for exact ties at that boundary, which
+    /// it keeps together.
     fn filter(&self, scaled: &Array, lse: &Array) -> Result<Array> {
         let vocab = *scaled
             .shape()
@@ -88,28 +94,54 @@ impl Sampler {
             .expect("logits have a vocabulary axis");
         let neg_inf = Array::from_f32(f32::NEG_INFINITY);
         let mut kept = scaled.clone();
+        // The `k` largest values of each row (unordered), when top-k is on.
+        let mut top = None;
         if self.top_k > 0 && self.top_k < vocab {
-            let kth = indexing::topk(scaled, self.top_k)?.min_axis(-1, true)?;
+            // Along the vocabulary: `topk` without an axis would take the
+            // k largest of the whole batch, and filter every row by them.
+            let values = indexing::topk_axis(scaled, self.top_k, -1)?;
+            let kth = values.min_axis(-1, true)?;
             kept = ops::select(&scaled.ge(&kth)?, &kept, &neg_inf)?;
+            top = Some(values);
         }
         if self.min_p > 0.0 {
             let floor = scaled
                 .max_axis(-1, true)?
                 .add(Array::from_f32(self.min_p.ln()))?;
             kept = ops::select(&scaled.ge(&floor)?, &kept, &neg_inf)?;
+            if let Some(values) = top.take() {
+                top = Some(ops::select(&values.ge(&floor)?, &values, &neg_inf)?);
+            }
         }
         if self.top_p < 1.0 {
-            let order = ops::argsort_axis(&kept.negative()?, -1)?; // most likely first
-            let sorted = kept.take_along_axis(&order, -1)?;
-            let probs = sorted.subtract(lse)?.exp()?;
-            // Probability mass strictly before each token: drop it once the
-            // tokens ahead of it already reach top_p.
-            let before = probs.cumsum(-1, None, None)?.subtract(&probs)?;
-            let keep = before.lt(Array::from_f32(self.top_p))?;
-            let sorted = ops::select(&keep, &sorted, &neg_inf)?;
-            kept = kept.put_along_axis(&order, &sorted, -1)?;
+            kept = match top {
+                Some(values) => {
+                    let sorted = ops::sort_axis(&values.negative()?, -1)?.negative()?;
+                    let keep = self.top_p_keeps(&sorted, lse)?;
+                    let lowest = ops::select(&keep, &sorted, Array::from_f32(f32::INFINITY))?
+                        .min_axis(-1, true)?;
+                    ops::select(&scaled.ge(&lowest)?, &kept, &neg_inf)?
+                }
+                None => {
+                    let order = ops::argsort_axis(&kept.negative()?, -1)?; // most likely first
+                    let sorted = kept.take_along_axis(&order, -1)?;
+                    let keep = self.top_p_keeps(&sorted, lse)?;
+                    let sorted = ops::select(&keep, &sorted, &neg_inf)?;
+                    kept.put_along_axis(&order, &sorted, -1)?
+                }
+            };
         }
         Ok(kept)
+    }
+
+    /// Which of `sorted` (logits in decreasing order, normaliser `lse`)
+    /// top-p keeps: a token goes once the tokens ahead of it already reach
+    /// `top_p` (so the first always stays).
+    fn top_p_keeps(&self, sorted: &Array, lse: &Array) -> Result<Array> {
+        let probs = sorted.subtract(lse)?.exp()?;
+        // Probability mass strictly before each token.
+        let before = probs.cumsum(-1, None, None)?.subtract(&probs)?;
+        Ok(before.lt(Array::from_f32(self.top_p))?)
     }
 }
 
@@ -150,6 +182,94 @@ mod tests {
             [true, true, false, false]
         );
         assert_eq!(kept(base), [true; 4]);
+    }
+
+    /// The tokens each filter keeps, computed on the host row by row, the
+    /// straightforward way (sort the whole row).
+    fn kept_on_host(s: &Sampler, rows: &[Vec<f32>]) -> Vec<Vec<bool>> {
+        rows.iter()
+            .map(|v| {
+                let lse = v.iter().map(|x| (x - v[0]).exp()).sum::<f32>().ln() + v[0];
+                let mut order: Vec<usize> = (0..v.len()).collect();
+                order.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
+                let mut keep = vec![true; v.len()];
+                if s.top_k > 0 {
+                    let kth = v[order[s.top_k as usize - 1]];
+                    keep.iter_mut().zip(v).for_each(|(k, x)| *k &= *x >= kth);
+                }
+                if s.min_p > 0.0 {
+                    let floor = v[order[0]] + s.min_p.ln();
+                    keep.iter_mut().zip(v).for_each(|(k, x)| *k &= *x >= floor);
+                }
+                if s.top_p < 1.0 {
+                    let mut before = 0.0f32;
+                    for &i in &order {
+                        if !keep[i] {
+                            continue;
+                        }
+                        keep[i] = before < s.top_p;
+                        before += (v[i] - lse).exp();
+                    }
+                }
+                keep
+            })
+            .collect()
+    }
+
+    #[test]
+    fn filters_work_row_by_row_and_match_a_full_sort() {
+        // Rows on very different scales: a batch-wide top-k would keep the
+        // first row's tokens only.
+        let (rows, vocab) = (4, 300);
+        let noise =
+            random::normal::<f32>(&[rows, vocab], 0.0, 2.0, &random::key(5).unwrap()).unwrap();
+        let offsets = Array::from_slice(&[30.0f32, 0.0, -20.0, 5.0], &[rows, 1]);
+        let logits = noise.add(&offsets).unwrap();
+        let host: Vec<Vec<f32>> = logits
+            .as_slice::<f32>()
+            .chunks(vocab as usize)
+            .map(<[f32]>::to_vec)
+            .collect();
+        let lse = logits.logsumexp_axis(-1, true).unwrap();
+        let base = Sampler::default();
+        for s in [
+            Sampler { top_k: 20, ..base },
+            Sampler { top_p: 0.5, ..base },
+            Sampler {
+                top_k: 20,
+                top_p: 0.5,
+                ..base
+            },
+            Sampler {
+                top_k: 40,
+                top_p: 0.95,
+                ..base
+            },
+            Sampler {
+                top_k: 20,
+                min_p: 0.05,
+                top_p: 0.9,
+                ..base
+            },
+            Sampler {
+                min_p: 0.1,
+                top_p: 0.8,
+                ..base
+            },
+        ] {
+            let f = s.filter(&logits, &lse).unwrap();
+            let got: Vec<Vec<bool>> = f
+                .as_slice::<f32>()
+                .chunks(vocab as usize)
+                .map(|r| r.iter().map(|v| v.is_finite()).collect())
+                .collect();
+            let want = kept_on_host(&s, &host);
+            assert_eq!(got, want, "{s:?}");
+            assert!(
+                got.iter().all(|r| r.iter().any(|&k| k)),
+                "{s:?}: a row lost every token"
+            );
+        }
     }
 
     #[test]
