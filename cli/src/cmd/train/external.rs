@@ -241,6 +241,24 @@ impl External {
     }
 }
 
+/// The worker of a run while the run holds it: dropping it stops the
+/// worker (the registered rewards keep the rest alive, idle).
+pub struct Running(Arc<External>);
+
+impl Running {
+    /// Batches skipped after an error (`--reward-errors skip`).
+    pub fn skipped(&self) -> usize {
+        self.0.skipped()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut slot = self.0.worker.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = None; // Worker::drop kills it
+    }
+}
+
 /// One function of the worker, as a reward.
 struct ExternalReward {
     name: String,
@@ -420,7 +438,7 @@ pub struct Options<'a> {
 /// Starts the worker (when a file or command is given), registers its
 /// functions as rewards, and checks that every name in `names` is a
 /// built-in reward or one of them. Call before the model loads.
-pub fn start(options: &Options<'_>, names: &[String]) -> Result<Option<Arc<External>>> {
+pub fn start(options: &Options<'_>, names: &[String]) -> Result<Option<Running>> {
     let spec = match (options.file, options.command) {
         (Some(_), Some(_)) => bail!("give --reward-file or --reward-command, not both"),
         (Some(file), None) => {
@@ -479,7 +497,7 @@ pub fn start(options: &Options<'_>, names: &[String]) -> Result<Option<Arc<Exter
             KNOWN_REWARDS.join(", ")
         );
     }
-    Ok(external)
+    Ok(external.map(Running))
 }
 
 fn list(names: &[String]) -> String {
