@@ -524,3 +524,48 @@ fn a_reward_command_in_another_language() {
         "{log}"
     );
 }
+
+#[test]
+fn phases_name_custom_rewards_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "rewards.py", TRL_FILE);
+    let config = write(
+        dir.path(),
+        "phases.yaml",
+        "phases:\n  - {iters: 1, reward_functions: [brevity]}\n  - {iters: 1, reward_functions: [tool_call_exact, has_answer]}\n",
+    );
+    let python = python();
+    let out = train(
+        dir.path(),
+        &[
+            "--config",
+            s(&config),
+            "--reward-file",
+            s(&file),
+            "--reward-python",
+            &python,
+        ],
+    );
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("rewards tool_call_exact 1, has_answer 1"),
+        "{log}"
+    );
+    let (metrics, rollouts) = logs(dir.path());
+    let names: Vec<&str> = metrics[1]["rewards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["tool_call_exact", "brevity", "has_answer"]);
+    // Phase 1 weighs brevity alone.
+    for r in rollouts.iter().filter(|r| r["iteration"] == 1) {
+        let brevity = r["rewards"]["brevity"].as_f64().unwrap();
+        assert!(
+            (r["reward"].as_f64().unwrap() - brevity).abs() < 1e-4,
+            "{r}"
+        );
+    }
+}
