@@ -7,7 +7,6 @@
 
 pub mod adapters;
 pub mod batch;
-pub mod blas;
 pub mod cache;
 pub mod config;
 pub mod embedding;
