@@ -95,6 +95,14 @@ fn train(dir: &Path, extra: &[&str]) -> Output {
     bin().args(&args).output().expect("the binary runs")
 }
 
+/// [`train`] with the reward functions of `file`, run by the project's Python.
+fn train_with_file(dir: &Path, file: &Path, extra: &[&str]) -> Output {
+    let python = python();
+    let mut args = vec!["--reward-file", s(file), "--reward-python", &python];
+    args.extend_from_slice(extra);
+    train(dir, &args)
+}
+
 fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, body).unwrap();
@@ -137,14 +145,10 @@ def has_answer(completions, prompts=None, completion_ids=None, answer=None, **kw
 fn trl_functions_score_beside_the_built_in_rewards() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "rewards.py", TRL_FILE);
-    let python = python();
-    let out = train(
+    let out = train_with_file(
         dir.path(),
+        &file,
         &[
-            "--reward-file",
-            s(&file),
-            "--reward-python",
-            &python,
             "--reward-functions",
             "brevity",
             "tool_call_exact",
@@ -206,16 +210,12 @@ fn trl_functions_score_beside_the_built_in_rewards() {
 #[test]
 fn load_errors_fail_before_the_model_loads_with_the_traceback() {
     let dir = tempfile::tempdir().unwrap();
-    let python = python();
     let broken = write(
         dir.path(),
         "broken.py",
         "def f(completions, **kw)\n    return []\n",
     );
-    let out = train(
-        dir.path(),
-        &["--reward-file", s(&broken), "--reward-python", &python],
-    );
+    let out = train_with_file(dir.path(), &broken, &[]);
     let log = text(&out);
     assert!(!out.status.success());
     assert!(
@@ -225,37 +225,24 @@ fn load_errors_fail_before_the_model_loads_with_the_traceback() {
     assert!(!log.contains("Loading "), "the model was loaded:\n{log}");
 
     let importer = write(dir.path(), "importer.py", "import no_such_module_here\n");
-    let out = train(
-        dir.path(),
-        &["--reward-file", s(&importer), "--reward-python", &python],
-    );
+    let out = train_with_file(dir.path(), &importer, &[]);
     let log = text(&out);
     assert!(!out.status.success());
     assert!(log.contains("ModuleNotFoundError"), "{log}");
     assert!(log.contains("Traceback"), "{log}");
 
     let no_args = write(dir.path(), "no_args.py", "def f():\n    return []\n");
-    let out = train(
-        dir.path(),
-        &["--reward-file", s(&no_args), "--reward-python", &python],
-    );
+    let out = train_with_file(dir.path(), &no_args, &[]);
     let log = text(&out);
     assert!(!out.status.success());
     assert!(log.contains("`f` cannot be called as"), "{log}");
 
     // A name in neither set lists both.
     let file = write(dir.path(), "rewards.py", TRL_FILE);
-    let out = train(
+    let out = train_with_file(
         dir.path(),
-        &[
-            "--reward-file",
-            s(&file),
-            "--reward-python",
-            &python,
-            "--reward-functions",
-            "tool_call_exact",
-            "brevty",
-        ],
+        &file,
+        &["--reward-functions", "tool_call_exact", "brevty"],
     );
     let log = text(&out);
     assert!(!out.status.success());
@@ -274,17 +261,8 @@ def picky(completions, answer, **kwargs):
 fn an_exception_names_the_reward_the_row_and_the_traceback() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "picky.py", RAISING);
-    let python = python();
-    let flags = [
-        "--reward-file",
-        s(&file),
-        "--reward-python",
-        &python,
-        "--reward-functions",
-        "tool_call_exact",
-        "picky",
-    ];
-    let out = train(dir.path(), &flags);
+    let flags = ["--reward-functions", "tool_call_exact", "picky"];
+    let out = train_with_file(dir.path(), &file, &flags);
     let log = text(&out);
     assert!(!out.status.success(), "{log}");
     assert!(
@@ -303,7 +281,7 @@ fn an_exception_names_the_reward_the_row_and_the_traceback() {
     // --reward-errors skip: the batch is scored as not applicable, counted.
     let mut skip = flags.to_vec();
     skip.extend(["--reward-errors", "skip"]);
-    let out = train(dir.path(), &skip);
+    let out = train_with_file(dir.path(), &file, &skip);
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("1 failed batches skipped"), "{log}");
@@ -319,20 +297,11 @@ fn a_hung_worker_is_stopped_after_the_timeout() {
         "slow.py",
         "import time\n\ndef slow(completions, **kwargs):\n    time.sleep(600)\n    return [0.0] * len(completions)\n",
     );
-    let python = python();
     let start = Instant::now();
-    let out = train(
+    let out = train_with_file(
         dir.path(),
-        &[
-            "--reward-file",
-            s(&file),
-            "--reward-python",
-            &python,
-            "--reward-functions",
-            "slow",
-            "--reward-timeout",
-            "1",
-        ],
+        &file,
+        &["--reward-functions", "slow", "--reward-timeout", "1"],
     );
     let log = text(&out);
     assert!(!out.status.success(), "{log}");
@@ -347,7 +316,6 @@ fn a_hung_worker_is_stopped_after_the_timeout() {
 #[test]
 fn wrong_lengths_and_non_numbers_are_errors_naming_the_reward() {
     let dir = tempfile::tempdir().unwrap();
-    let python = python();
     for (body, message) in [
         (
             "return [1.0]",
@@ -371,18 +339,10 @@ fn wrong_lengths_and_non_numbers_are_errors_naming_the_reward() {
             "bad.py",
             &format!("def bad(completions, **kwargs):\n    {body}\n"),
         );
-        let out = train(
+        let out = train_with_file(
             dir.path(),
-            &[
-                "--reward-file",
-                s(&file),
-                "--reward-python",
-                &python,
-                "--reward-functions",
-                "bad",
-                "--reward-errors",
-                "skip",
-            ],
+            &file,
+            &["--reward-functions", "bad", "--reward-errors", "skip"],
         );
         let log = text(&out);
         assert!(!out.status.success(), "{body}: {log}");
@@ -402,16 +362,8 @@ fn a_worker_that_dies_is_restarted_once() {
             m = marker.display().to_string()
         ),
     );
-    let python = python();
-    let flags = [
-        "--reward-file",
-        s(&file),
-        "--reward-python",
-        &python,
-        "--reward-functions",
-        "flaky",
-    ];
-    let out = train(dir.path(), &flags);
+    let flags = ["--reward-functions", "flaky"];
+    let out = train_with_file(dir.path(), &file, &flags);
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("died while scoring `flaky`"), "{log}");
@@ -425,17 +377,7 @@ fn a_worker_that_dies_is_restarted_once() {
         "dying.py",
         "import os\n\ndef dying(completions, **kwargs):\n    os._exit(3)\n",
     );
-    let out = train(
-        dir.path(),
-        &[
-            "--reward-file",
-            s(&dying),
-            "--reward-python",
-            &python,
-            "--reward-functions",
-            "dying",
-        ],
-    );
+    let out = train_with_file(dir.path(), &dying, &["--reward-functions", "dying"]);
     let log = text(&out);
     assert!(!out.status.success(), "{log}");
     assert!(log.contains("died again"), "{log}");
@@ -534,18 +476,7 @@ fn phases_name_custom_rewards_too() {
         "phases.yaml",
         "phases:\n  - {iters: 1, reward_functions: [brevity]}\n  - {iters: 1, reward_functions: [tool_call_exact, has_answer]}\n",
     );
-    let python = python();
-    let out = train(
-        dir.path(),
-        &[
-            "--config",
-            s(&config),
-            "--reward-file",
-            s(&file),
-            "--reward-python",
-            &python,
-        ],
-    );
+    let out = train_with_file(dir.path(), &file, &["--config", s(&config)]);
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert!(
