@@ -273,15 +273,16 @@ fn main() -> BenchResult<()> {
         .collect();
     let loss_config = config.loss_config();
     let mut model = policy.model.clone();
-    let (fwd_bwd, grads) = measure(|| {
+    let mut train_pass = |checkpointed: bool| {
         let (outputs, grads) = update::value_and_grad(&mut model, &trainable, |m| {
+            let mode = Mode::training(random::key(1)?).with_grad_checkpoint(checkpointed);
             let lp = completion_logprobs(
                 m,
                 &prompt_batch,
                 &completions,
                 GROUP,
                 config.temperature,
-                &Mode::training(random::key(1)?),
+                &mode,
             )?;
             let out = grpo_loss(
                 &LossInputs {
@@ -297,11 +298,18 @@ fn main() -> BenchResult<()> {
             Ok(out.into_arrays())
         })?;
         eval(outputs.iter().chain(grads.values()))?;
-        Ok(grads)
-    })?;
+        Ok::<_, Box<dyn std::error::Error>>(grads)
+    };
+    let (fwd_bwd, grads) = measure(|| train_pass(false))?;
     line(
         "policy forward + backward + loss",
         fwd_bwd,
+        Some((rows, "row")),
+    );
+    let (checkpointed, _) = measure(|| train_pass(true))?;
+    line(
+        "  the same, --grad-checkpoint",
+        checkpointed,
         Some((rows, "row")),
     );
     let mut optimizer = AdamW::new(config.adamw());

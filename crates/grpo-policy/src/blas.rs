@@ -3,71 +3,53 @@
 //!
 //! Decoding multiplies a handful of rows (one new token per sequence) by
 //! every weight matrix: the products are bound by reading the weights, and
-//! OpenBLAS splitting each one across threads gains little and loses much
-//! as soon as another process holds a core (a thread then waits for its
-//! partner's share, spinning). On the two shared cores of the development
-//! machine one thread decodes SmolLM2's eight rows 1.8× faster than two,
-//! and as fast when the machine is idle (`cargo bench -p grpo-benches
-//! --bench matmul`), while large products
-//! (prefill, training) gain from every thread when the machine is idle
-//! (2× at 1024², on an idle two-core machine). [`limit_threads`] sets the
-//! count for a stretch of work and puts it back afterwards.
+//! OpenBLAS splitting each one across threads gains nothing on an idle
+//! machine and loses much as soon as another process holds a core (a thread
+//! then waits for its partner's share, and spins on the core others need).
+//! SmolLM2's 210 projections at 8 rows, two-core development machine
+//! (`cargo bench -p grpo-benches --bench matmul`): 48–52 ms with one or two
+//! threads when idle; 57 ms with one and 106 ms with two when shared.
+//! [`generate`](crate::generate::generate) therefore decodes on one thread.
+//!
+//! Large products (prefill, training) gain from the second thread on an
+//! idle machine (2× at 1024²) and lose on a busy one (a GRPO iteration on
+//! SmolLM2 was 15–20 % faster with `OPENBLAS_NUM_THREADS=1` while another
+//! job kept the machine loaded), so they keep OpenBLAS's default: choosing
+//! by load would make the rounding, and so the runs, depend on the
+//! neighbours. [`limit_threads`] sets the count for a stretch of work and
+//! puts it back afterwards.
 //!
 //! OpenBLAS's `openblas_set_num_threads` is looked up at run time, so that
 //! nothing links against it: with another BLAS (Accelerate on macOS, the
 //! reference BLAS) this does nothing. The thread count changes how OpenBLAS
-//! blocks a product, and so the rounding of some sums (by about 1e-7,
-//! relatively): a fixed choice (decoding always on one thread) keeps runs
-//! reproducible.
+//! blocks a product, and so the rounding of some sums (by about 1e-7 of the
+//! products' scale): a fixed choice keeps runs reproducible.
 
 /// Puts the BLAS thread count back when dropped (see [`limit_threads`]).
 #[derive(Debug)]
 #[must_use = "the thread count is restored when the guard is dropped"]
 pub struct ThreadLimit {
-    active: bool,
-}
-
-/// Limits in force: how many guards live, and the count to restore when the
-/// last one goes. Guards on several threads (generations side by side)
-/// share one limit instead of restoring under each other's feet.
-static LIMITS: std::sync::Mutex<(usize, Option<i32>)> = std::sync::Mutex::new((0, None));
-
-fn limits() -> std::sync::MutexGuard<'static, (usize, Option<i32>)> {
-    LIMITS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    restore: Option<i32>,
 }
 
 impl Drop for ThreadLimit {
     fn drop(&mut self) {
-        if !self.active {
-            return;
-        }
-        let mut l = limits();
-        l.0 -= 1;
-        if l.0 == 0 {
-            if let Some(n) = l.1.take() {
-                imp::set(n);
-            }
+        if let Some(n) = self.restore {
+            imp::set(n);
         }
     }
 }
 
-/// Limits the BLAS to at most `threads` threads until the guard is dropped
-/// (and every other guard alive with it). Work already queued may run under
-/// either count: evaluate it first when that matters.
+/// Limits the BLAS to at most `threads` threads until the guard is dropped,
+/// which puts back the count it replaced (guards nest). Work already
+/// queued may run under either count: evaluate it first when that matters.
 pub fn limit_threads(threads: i32) -> ThreadLimit {
-    let Some(now) = imp::get() else {
-        return ThreadLimit { active: false };
-    };
     let threads = threads.max(1);
-    let mut l = limits();
-    if l.0 == 0 {
-        l.1 = Some(now);
-    }
-    l.0 += 1;
-    if now > threads {
+    let restore = imp::get().filter(|&now| now > threads);
+    if restore.is_some() {
         imp::set(threads);
     }
-    ThreadLimit { active: true }
+    ThreadLimit { restore }
 }
 
 /// The BLAS's current thread count, when it is OpenBLAS.
@@ -106,7 +88,12 @@ mod imp {
             }
             // SAFETY: these are OpenBLAS's exported functions, whose C
             // signatures are `void (int)` and `int (void)`.
-            Some(unsafe { (std::mem::transmute::<*mut c_void, Set>(set), std::mem::transmute::<*mut c_void, Get>(get)) })
+            Some(unsafe {
+                (
+                    std::mem::transmute::<*mut c_void, Set>(set),
+                    std::mem::transmute::<*mut c_void, Get>(get),
+                )
+            })
         })
     }
 
@@ -142,7 +129,9 @@ mod tests {
 
     #[test]
     fn one_thread_changes_products_by_rounding_only() {
-        let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _serial = SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         use mlx_rs::{random, transforms::eval};
         let key = random::key(7).unwrap();
         let (k1, k2) = random::split(&key, 2).unwrap();
@@ -176,17 +165,22 @@ mod tests {
     }
 
     #[test]
-    fn a_limit_holds_while_any_guard_lives() {
-        let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    fn limits_nest_and_restore_what_they_replaced() {
+        let _serial = SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(before) = threads() else {
             return; // not OpenBLAS: nothing to limit
         };
-        let outer = limit_threads(1);
-        assert_eq!(threads(), Some(1));
-        let inner = limit_threads(1);
-        drop(outer);
-        assert_eq!(threads(), Some(1), "the inner guard still holds");
-        drop(inner);
+        {
+            let _outer = limit_threads(before);
+            assert_eq!(threads(), Some(before));
+            {
+                let _inner = limit_threads(1);
+                assert_eq!(threads(), Some(1));
+            }
+            assert_eq!(threads(), Some(before), "the inner limit is undone");
+        }
         assert_eq!(threads(), Some(before));
     }
 }

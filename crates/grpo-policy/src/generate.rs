@@ -14,9 +14,8 @@
 //! dropped from the batch as they accumulate, so they stop costing compute;
 //! a finished row's queued step is computed and discarded. Decoding runs
 //! with one BLAS thread ([`crate::blas`]): its products are bound by reading
-//! the weights, and a second thread only helps when it has a core to
-//! itself (on the shared two-core machine, one thread decodes twice as
-//! fast; on an idle one, as fast).
+//! the weights, and a second thread does not help (as fast on the idle
+//! two-core machine, half as fast when another job shares it).
 //!
 //! Rows are prompt-major: sample `j` of prompt `p` is row `p * G + j`.
 

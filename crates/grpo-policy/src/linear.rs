@@ -55,7 +55,12 @@ fn unpack_quantized() -> bool {
 
 impl Packed {
     /// A quantized matrix from its packed values, scales and biases.
-    pub(crate) fn new(weight: Array, scales: Array, biases: Array, spec: QuantSpec) -> Result<Self> {
+    pub(crate) fn new(
+        weight: Array,
+        scales: Array,
+        biases: Array,
+        spec: QuantSpec,
+    ) -> Result<Self> {
         let mut packed = Self {
             weight,
             scales,
