@@ -1,10 +1,21 @@
-//! Seconds per GRPO iteration, and rollout and training tokens per second,
-//! on the embedded tiny model: batch 2 prompts × group 4 × up to 64 tokens
-//! (and the default run's 8 × 8), LoRA on every block.
+//! Seconds per GRPO iteration, rollout and training tokens per second, and
+//! MLX's peak memory, through the trainer itself:
 //!
-//! `cargo bench -p grpo-benches --bench grpo_step`
+//! - the embedded tiny model: batch 2 prompts × group 4 × up to 64 tokens
+//!   (and the default run's 8 × 8), LoRA on every block;
+//! - SmolLM2-135M-Instruct, float32 and 4-bit, when `scripts/get-model
+//!   smollm2` has put them under `models/`: issue 16's workload, 2 prompts ×
+//!   group 4 × up to 64 tokens, T 0.7, top-p 0.95, top-k 20, LoRA r8 (α 16)
+//!   on q/k/v/o of all 30 blocks, β 0.1, learning rate 1e-5, one reward
+//!   (`tool_call_function`), prompts of the embedded data set (about 250
+//!   tokens with SmolLM2's template).
+//!
+//! `cargo bench -p grpo-benches --bench grpo_step [-- WHICH...]` with WHICH
+//! among `tiny`, `smollm2`, `smollm2-4bit` (default: all that are present).
+//! `GRPO_STEP_ITERS=N` sets the SmolLM2 iterations (default 4, the first
+//! one a warm-up that is not counted).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use grpo::config::TrainConfig;
@@ -14,30 +25,78 @@ use grpo::trainer::{Objective, Trainer};
 use grpo_dataset::{load, LoadOptions};
 use grpo_policy::policy::Policy;
 
-struct Collect(Vec<StepMetrics>);
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
 
-impl Observer for Collect {
+/// This process's user + system CPU seconds (Linux `/proc`; 0 elsewhere).
+fn cpu_s() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds of each iteration, taken at each report.
+struct Timed {
+    steps: Vec<StepMetrics>,
+    cpu: Vec<f64>,
+    last: f64,
+}
+
+impl Observer for Timed {
     fn on_step(&mut self, m: &StepMetrics) {
-        self.0.push(m.clone());
+        let now = cpu_s();
+        self.cpu.push(now - self.last);
+        self.last = now;
+        self.steps.push(m.clone());
     }
 }
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
-
-fn run(batch: usize, group: usize, iters: usize) {
+fn run(label: &str, model: &Path, config: TrainConfig) {
     let data = load(
-        &grpo_dataset::split_file(&fixtures().join("tool-calling"), "train"),
+        &grpo_dataset::split_file(&root().join("fixtures/tool-calling"), "train"),
         &LoadOptions::default(),
     )
     .expect("the embedded data set")
     .examples;
-    let policy = Policy::load(fixtures().join("tiny-tool-caller").to_str().unwrap())
-        .expect("the embedded model");
-    let out = tempfile::tempdir().unwrap();
-    let config = TrainConfig {
-        adapter_path: out.path().to_path_buf(),
+    let policy = Policy::load(model.to_str().unwrap()).expect("the model");
+    let (batch, group) = (config.batch_size, config.group_size);
+    let tokens = config.max_completion_length;
+    let mut trainer = Trainer::new(config, policy, &data, None, false, Objective::Grpo).unwrap();
+    let mut seen = Timed {
+        steps: Vec::new(),
+        cpu: Vec::new(),
+        last: cpu_s(),
+    };
+    trainer.run(&mut seen, &AtomicBool::new(false)).unwrap();
+    // The first iteration pays for allocation and thread start-up.
+    let steady = &seen.steps[1..];
+    let n = steady.len() as f32;
+    let mean = |f: fn(&StepMetrics) -> f32| steady.iter().map(f).sum::<f32>() / n;
+    let cpu = seen.cpu[1..].iter().sum::<f64>() / f64::from(n);
+    let peak = steady
+        .iter()
+        .map(|m| m.peak_memory_bytes)
+        .max()
+        .unwrap_or(0);
+    println!(
+        "{label}: batch {batch} × group {group} × ≤{tokens} tokens: {:.2} s/iteration ({cpu:.2} s CPU) | rollout {:.0} tok/s | training {:.0} tok/s | MLX peak {:.0} MB | mean completion {:.1} tokens ({} iterations after warm-up)",
+        mean(|m| m.step_s),
+        mean(|m| m.rollout_tokens_per_s),
+        mean(|m| m.train_tokens_per_s),
+        peak as f64 / 1e6,
+        mean(|m| m.completion_length),
+        steady.len()
+    );
+}
+
+fn tiny(out: &Path, batch: usize, group: usize, iters: usize) -> TrainConfig {
+    TrainConfig {
+        adapter_path: out.to_path_buf(),
         iters,
         batch_size: batch,
         group_size: group,
@@ -48,25 +107,67 @@ fn run(batch: usize, group: usize, iters: usize) {
         steps_per_eval: iters + 1,
         log_rollouts_every: 0,
         ..TrainConfig::default()
-    };
-    let mut trainer = Trainer::new(config, policy, &data, None, false, Objective::Grpo).unwrap();
-    let mut seen = Collect(Vec::new());
-    trainer.run(&mut seen, &AtomicBool::new(false)).unwrap();
-    // The first iteration pays for allocation and thread start-up.
-    let steady = &seen.0[1..];
-    let n = steady.len() as f32;
-    let mean = |f: fn(&StepMetrics) -> f32| steady.iter().map(f).sum::<f32>() / n;
-    println!(
-        "batch {batch} × group {group} × ≤64 tokens: {:.2} s/iteration | rollout {:.0} tok/s | training {:.0} tok/s | mean completion {:.1} tokens ({} iterations after warm-up)",
-        mean(|m| m.step_s),
-        mean(|m| m.rollout_tokens_per_s),
-        mean(|m| m.train_tokens_per_s),
-        mean(|m| m.completion_length),
-        steady.len()
-    );
+    }
+}
+
+/// Issue 16's workload (the side-by-side harness's settings).
+fn smollm2(out: &Path, iters: usize) -> TrainConfig {
+    TrainConfig {
+        adapter_path: out.to_path_buf(),
+        iters,
+        batch_size: 2,
+        group_size: 4,
+        max_completion_length: 64,
+        temperature: 0.7,
+        top_p: 0.95,
+        top_k: 20,
+        beta: 0.1,
+        learning_rate: 1e-5,
+        lora_layers: -1,
+        lora_rank: 8,
+        lora_alpha: 16.0,
+        lora_dropout: 0.0,
+        reward_functions: vec!["tool_call_function".into()],
+        save_every: iters,
+        steps_per_eval: iters + 1,
+        log_rollouts_every: 0,
+        ..TrainConfig::default()
+    }
 }
 
 fn main() {
-    run(2, 4, 6);
-    run(8, 8, 4);
+    let asked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |name: &str| asked.is_empty() || asked.iter().any(|a| a == name);
+    if wants("tiny") {
+        let model = root().join("fixtures/tiny-tool-caller");
+        for (batch, group, iters) in [(2, 4, 6), (8, 8, 4)] {
+            let out = tempfile::tempdir().unwrap();
+            run("tiny", &model, tiny(out.path(), batch, group, iters));
+        }
+    }
+    let iters = std::env::var("GRPO_STEP_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    for name in ["smollm2", "smollm2-4bit"] {
+        let dir = root().join(format!(
+            "models/smollm2-135m-instruct{}",
+            name.strip_prefix("smollm2").unwrap_or("")
+        ));
+        if !wants(name) {
+            continue;
+        }
+        if !dir.join("config.json").exists() {
+            println!(
+                "{name}: {} is not there (scripts/get-model smollm2)",
+                dir.display()
+            );
+            continue;
+        }
+        let out = tempfile::tempdir().unwrap();
+        run(name, &dir, smollm2(out.path(), iters.max(2)));
+    }
 }

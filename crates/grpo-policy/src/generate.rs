@@ -12,7 +12,10 @@
 //! step `t` are read, so graph building and the host's bookkeeping overlap
 //! the computation. Rows that stop (end-of-sequence, a stop condition) are
 //! dropped from the batch as they accumulate, so they stop costing compute;
-//! a finished row's queued step is computed and discarded.
+//! a finished row's queued step is computed and discarded. Decoding runs
+//! with one BLAS thread ([`crate::blas`]): its products are bound by reading
+//! the weights, and a second thread does not help (as fast on the idle
+//! two-core machine, half as fast when another job shares it).
 //!
 //! Rows are prompt-major: sample `j` of prompt `p` is row `p * G + j`.
 
@@ -115,6 +118,11 @@ pub fn generate(
     // decoding needs.
     let capacity = (longest + opts.max_tokens - 1) as i32;
     let (mut cache, logits) = prefill(model, prompts, group, capacity, mode)?;
+    // The prefill's products are large: compute them with every BLAS
+    // thread, then decode (a few rows per product, bound by reading the
+    // weights) with one (see `blas`).
+    eval(cache.iter().flat_map(KvCache::arrays).chain([&logits]))?;
+    let _one_thread = crate::blas::limit_threads(1);
     let mut pads: Vec<i32> = prompts
         .iter()
         .flat_map(|p| std::iter::repeat_n((longest - p.len()) as i32, group))

@@ -7,6 +7,7 @@
 
 pub mod adapters;
 pub mod batch;
+pub mod blas;
 pub mod cache;
 pub mod config;
 pub mod embedding;

@@ -26,15 +26,56 @@ pub struct QuantSpec {
 
 /// A quantized weight matrix: packed `[rows, cols * bits / 32]` values with
 /// `[rows, cols / group_size]` scales and biases.
+///
+/// On MLX's CPU backend the matrix is also kept unpacked (`dense`), and
+/// products use that: the CPU's quantized matmul is scalar code, 30× slower
+/// than a BLAS product of the unpacked matrix at 512 rows and 2.6× at 8
+/// (`cargo bench -p grpo-benches --bench matmul`), so a 4-bit SmolLM2 step
+/// took ten times as long as a float one. The unpacked values are exactly
+/// the quantized ones (`scale · q + bias`, as the quantized matmul computes
+/// them); only the order of the sums differs. The saving in memory is lost
+/// on the CPU (the packed matrix is kept besides, for saving and fusing);
+/// on a GPU nothing is unpacked.
 #[derive(Debug, Clone)]
 pub(crate) struct Packed {
     pub(crate) weight: Array,
     pub(crate) scales: Array,
     pub(crate) biases: Array,
     pub(crate) spec: QuantSpec,
+    dense: Option<Array>,
+}
+
+/// Whether quantized matrices compute unpacked (see [`Packed`]): on the CPU
+/// backend.
+fn unpack_quantized() -> bool {
+    mlx_rs::Device::try_default()
+        .and_then(|d| d.get_type())
+        .is_ok_and(|t| matches!(t, mlx_rs::DeviceType::Cpu))
 }
 
 impl Packed {
+    /// A quantized matrix from its packed values, scales and biases.
+    pub(crate) fn new(
+        weight: Array,
+        scales: Array,
+        biases: Array,
+        spec: QuantSpec,
+    ) -> Result<Self> {
+        let mut packed = Self {
+            weight,
+            scales,
+            biases,
+            spec,
+            dense: None,
+        };
+        if unpack_quantized() {
+            let dense = packed.unpack(None)?;
+            mlx_rs::transforms::eval([&dense])?;
+            packed.dense = Some(dense);
+        }
+        Ok(packed)
+    }
+
     /// Takes `prefix.{weight,scales,biases}` for a `[rows, cols]` matrix.
     pub(crate) fn load(
         weights: &mut WeightMap,
@@ -43,19 +84,22 @@ impl Packed {
         spec: QuantSpec,
     ) -> Result<Self> {
         let groups = cols / spec.group_size;
-        Ok(Self {
-            weight: weights.take(
+        Self::new(
+            weights.take(
                 &join(prefix, "weight"),
                 Some(&[rows, cols * spec.bits / 32]),
             )?,
-            scales: weights.take(&join(prefix, "scales"), Some(&[rows, groups]))?,
-            biases: weights.take(&join(prefix, "biases"), Some(&[rows, groups]))?,
+            weights.take(&join(prefix, "scales"), Some(&[rows, groups]))?,
+            weights.take(&join(prefix, "biases"), Some(&[rows, groups]))?,
             spec,
-        })
+        )
     }
 
-    /// `x M^T` without unpacking the matrix.
+    /// `x M^T`.
     pub(crate) fn matmul_t(&self, x: &Array) -> Result<Array> {
+        if let Some(dense) = &self.dense {
+            return Ok(x.matmul(dense.t())?);
+        }
         Ok(ops::quantized_matmul(
             x,
             &self.weight,
@@ -69,6 +113,15 @@ impl Packed {
 
     /// The matrix unpacked to `[rows, cols]` (only rows `ids` when given).
     pub(crate) fn dequantize(&self, ids: Option<&Array>) -> Result<Array> {
+        use mlx_rs::ops::indexing::IndexOp;
+        match (&self.dense, ids) {
+            (Some(dense), Some(ids)) => Ok(dense.index(ids)),
+            (Some(dense), None) => Ok(dense.clone()),
+            (None, _) => self.unpack(ids),
+        }
+    }
+
+    fn unpack(&self, ids: Option<&Array>) -> Result<Array> {
         use mlx_rs::ops::indexing::IndexOp;
         let pick = |a: &Array| ids.map_or_else(|| a.clone(), |i| a.index(i));
         Ok(ops::dequantize(
@@ -349,12 +402,7 @@ impl Linear {
             (Matrix::Quantized(q), false) => {
                 let spec = q.spec;
                 let (weight, scales, biases) = ops::quantize(&fused, spec.group_size, spec.bits)?;
-                Matrix::Quantized(Packed {
-                    weight,
-                    scales,
-                    biases,
-                    spec,
-                })
+                Matrix::Quantized(Packed::new(weight, scales, biases, spec)?)
             }
             _ => Matrix::Dense(fused),
         };
