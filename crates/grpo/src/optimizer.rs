@@ -10,6 +10,13 @@
 //!
 //! Parameters are addressed by name, so the moments saved in a checkpoint
 //! line up with the adapter tensors whatever order a walk produces.
+//!
+//! Parameters stored in a low-precision float type (bfloat16, float16) get
+//! a float32 master copy, as mixed-precision trainers keep one: the update
+//! is applied to the master and only then rounded to the parameter's type.
+//! Without it an update smaller than half the type's spacing (bfloat16 has
+//! 8 bits of mantissa: 0.0078 at 1.0) rounds back to the old value on
+//! every step, and at a fine-tuning learning rate most weights never move.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,13 +51,16 @@ impl Default for AdamWConfig {
     }
 }
 
-/// AdamW's moments and step count.
+/// AdamW's moments, step count and the float32 master copies of
+/// low-precision parameters.
 #[derive(Debug, Clone)]
 pub struct AdamW {
     config: AdamWConfig,
     step: u64,
     m: BTreeMap<String, Array>,
     v: BTreeMap<String, Array>,
+    /// Float32 values of the parameters whose own type is narrower.
+    master: BTreeMap<String, Array>,
 }
 
 impl AdamW {
@@ -61,6 +71,7 @@ impl AdamW {
             step: 0,
             m: BTreeMap::new(),
             v: BTreeMap::new(),
+            master: BTreeMap::new(),
         }
     }
 
@@ -70,9 +81,11 @@ impl AdamW {
     }
 
     /// One update at learning rate `lr`: returns the new value of every
-    /// parameter in `params` (lazily; evaluate them with the moments, see
-    /// [`state_arrays`](Self::state_arrays)). `grads` must name exactly the
-    /// parameters of `params`.
+    /// parameter in `params`, in its own dtype (lazily; evaluate them with
+    /// the moments, see [`state_arrays`](Self::state_arrays)). `grads` must
+    /// name exactly the parameters of `params`. A parameter narrower than
+    /// float32 is updated through its master copy, made from it on its
+    /// first update.
     pub fn update(
         &mut self,
         params: &BTreeMap<String, Array>,
@@ -114,26 +127,45 @@ impl AdamW {
                 .sqrt()?
                 .add(Array::from_f32(c.eps))?;
             let step = m.multiply(Array::from_f32(lr / bc1))?.divide(&denom)?;
-            let p32 = p.as_dtype(mlx_rs::Dtype::Float32)?;
+            let low_precision = is_low_precision(p.dtype());
+            let p32 = match self.master.get(name) {
+                Some(master) if low_precision => master.clone(),
+                _ => p.as_dtype(mlx_rs::Dtype::Float32)?,
+            };
             let decayed = if c.weight_decay > 0.0 {
                 p32.multiply(Array::from_f32(1.0 - lr * c.weight_decay))?
             } else {
                 p32
             };
-            out.insert(name.clone(), decayed.subtract(&step)?.as_dtype(p.dtype())?);
+            let new = decayed.subtract(&step)?;
+            out.insert(name.clone(), new.as_dtype(p.dtype())?);
+            if low_precision {
+                self.master.insert(name.clone(), new);
+            }
             self.m.insert(name.clone(), m);
             self.v.insert(name.clone(), v);
         }
         Ok(out)
     }
 
-    /// The moment arrays, to evaluate together with the updated parameters.
+    /// The moment arrays and master copies, to evaluate together with the
+    /// updated parameters.
     pub fn state_arrays(&self) -> impl Iterator<Item = &Array> {
-        self.m.values().chain(self.v.values())
+        self.m
+            .values()
+            .chain(self.v.values())
+            .chain(self.master.values())
     }
 
-    /// Writes the moments to `path` (safetensors, `m.<name>` and `v.<name>`)
-    /// with the step count in its metadata.
+    /// The float32 master copy of a low-precision parameter, once it has
+    /// been updated.
+    pub fn master(&self, name: &str) -> Option<&Array> {
+        self.master.get(name)
+    }
+
+    /// Writes the moments and master copies to `path` (safetensors,
+    /// `m.<name>`, `v.<name>` and `master.<name>`) with the step count in its
+    /// metadata, so a resumed run continues from the same float32 values.
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut tensors: Vec<(String, &Array)> = Vec::new();
         for (k, a) in &self.m {
@@ -141,6 +173,9 @@ impl AdamW {
         }
         for (k, a) in &self.v {
             tensors.push((format!("v.{k}"), a));
+        }
+        for (k, a) in &self.master {
+            tensors.push((format!("master.{k}"), a));
         }
         let metadata = std::collections::HashMap::from([
             ("step".to_string(), self.step.to_string()),
@@ -178,6 +213,8 @@ impl AdamW {
                 opt.m.insert(name.to_string(), a);
             } else if let Some(name) = k.strip_prefix("v.") {
                 opt.v.insert(name.to_string(), a);
+            } else if let Some(name) = k.strip_prefix("master.") {
+                opt.master.insert(name.to_string(), a);
             } else {
                 return Err(bad(format!(
                     "unexpected tensor `{k}` in the optimizer state"
@@ -187,6 +224,11 @@ impl AdamW {
         mlx_rs::transforms::eval(opt.state_arrays())?;
         Ok(opt)
     }
+}
+
+/// Float types that keep a float32 master copy.
+fn is_low_precision(dtype: mlx_rs::Dtype) -> bool {
+    matches!(dtype, mlx_rs::Dtype::Bfloat16 | mlx_rs::Dtype::Float16)
 }
 
 /// Scales `grads` so that their global L2 norm is at most `max_norm`;
@@ -248,6 +290,51 @@ mod tests {
         let a = opt.update(&p, &scalar_map(-2.0), 0.1).unwrap();
         let b = loaded.update(&p, &scalar_map(-2.0), 0.1).unwrap();
         assert_eq!(a["w"].as_slice::<f32>(), b["w"].as_slice::<f32>());
+    }
+
+    #[test]
+    fn bfloat16_parameters_move_under_a_small_learning_rate() {
+        // bfloat16's spacing at 1.0 is 2^-7 ≈ 0.0078: an AdamW step of 1e-4
+        // (≈ lr · sign(g)) rounds back to 1.0 unless the master copy keeps it.
+        let w = |v: f32| {
+            BTreeMap::from([(
+                "w".to_string(),
+                Array::from_slice(&[v], &[1])
+                    .as_dtype(mlx_rs::Dtype::Bfloat16)
+                    .unwrap(),
+            )])
+        };
+        let mut opt = AdamW::new(AdamWConfig::default());
+        let mut p = w(1.0);
+        for _ in 0..100 {
+            p = opt.update(&p, &w(0.5), 1e-4).unwrap();
+        }
+        assert_eq!(p["w"].dtype(), mlx_rs::Dtype::Bfloat16);
+        let master = opt.master("w").unwrap();
+        assert_eq!(master.dtype(), mlx_rs::Dtype::Float32);
+        assert!((master.as_slice::<f32>()[0] - 0.99).abs() < 1e-4);
+        // The parameter holds the master rounded to bfloat16 (spacing 2^-8
+        // just below 1.0).
+        let stored = p["w"].as_dtype(mlx_rs::Dtype::Float32).unwrap();
+        let stored = stored.as_slice::<f32>()[0];
+        assert!(stored < 0.995 && (stored - 0.99).abs() <= 0.002, "{stored}");
+
+        // The master copy is saved with the moments and read back.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("optimizer.safetensors");
+        opt.save(&path).unwrap();
+        let loaded = AdamW::load(&path, AdamWConfig::default()).unwrap();
+        assert_eq!(
+            loaded.master("w").unwrap().as_slice::<f32>(),
+            master.as_slice::<f32>()
+        );
+    }
+
+    #[test]
+    fn float32_parameters_keep_no_master_copy() {
+        let mut opt = AdamW::new(AdamWConfig::default());
+        opt.update(&scalar_map(1.0), &scalar_map(0.5), 0.1).unwrap();
+        assert!(opt.master("w").is_none());
     }
 
     #[test]
