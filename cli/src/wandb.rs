@@ -110,7 +110,9 @@ impl Observer for Wandb {
         if let Some(obj) = record.as_object_mut() {
             obj.remove("rewards");
             for (name, value) in &m.rewards {
-                obj.insert(format!("rewards/{name}"), json!(value));
+                if let Some(value) = value {
+                    obj.insert(format!("rewards/{name}"), json!(value));
+                }
             }
             obj.insert("_step".into(), json!(m.iteration));
         }

@@ -62,6 +62,14 @@ fn data(dir: &Path) -> PathBuf {
 /// Runs a short training on the fixture model with `extra` flags: every
 /// record is scored once (2 iterations of 2 prompts, 2 completions each).
 fn train(dir: &Path, extra: &[&str]) -> Output {
+    bin()
+        .args(train_args(dir, extra))
+        .output()
+        .expect("the binary runs")
+}
+
+/// The command line of [`train`], which starts the run afresh (`--force`).
+fn train_args(dir: &Path, extra: &[&str]) -> Vec<String> {
     let data = data(dir);
     let out = dir.join("run");
     let mut args: Vec<String> = [
@@ -92,7 +100,7 @@ fn train(dir: &Path, extra: &[&str]) -> Output {
     .map(|a| a.to_string())
     .collect();
     args.extend(extra.iter().map(|a| a.to_string()));
-    bin().args(&args).output().expect("the binary runs")
+    args
 }
 
 /// [`train`] with the reward functions of `file`, run by the project's Python.
@@ -287,6 +295,127 @@ fn an_exception_names_the_reward_the_row_and_the_traceback() {
     assert!(log.contains("1 failed batches skipped"), "{log}");
     let (metrics, _) = logs(dir.path());
     assert_eq!(metrics.len(), 2);
+}
+
+/// TRL's `completion_ids`, and rewards that do not apply.
+const IDS_AND_NONE: &str = r#"
+def n_ids(completions, completion_ids=None, **kwargs):
+    assert len(completion_ids) == len(completions)
+    assert all(type(i) is int and i >= 0 for ids in completion_ids for i in ids)
+    return [len(ids) for ids in completion_ids]
+
+def answered(completions, answer, **kwargs):
+    return [None if a == "" else 1.0 for a in answer]
+
+def never(completions, **kwargs):
+    return [None] * len(completions)
+"#;
+
+#[test]
+fn completion_ids_reach_the_functions_and_none_stays_out_of_the_means() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "ids.py", IDS_AND_NONE);
+    let out = train_with_file(
+        dir.path(),
+        &file,
+        &["--reward-functions", "n_ids", "answered", "never"],
+    );
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("  never: n/a"), "{log}");
+    let (metrics, rollouts) = logs(dir.path());
+    assert_eq!(metrics.len(), 2);
+    for m in &metrics {
+        let rewards = m["rewards"].as_array().unwrap();
+        // One id per generated token: the mean is the completion length.
+        let n_ids = rewards[0][1].as_f64().unwrap();
+        let length = m["completion_length"].as_f64().unwrap();
+        assert!((n_ids - length).abs() < 1e-4, "{m}");
+        // The irrelevance record's completions are not applicable: they
+        // do not pull the mean of `answered` below 1.
+        assert_eq!(rewards[1], serde_json::json!(["answered", 1.0]), "{m}");
+        assert_eq!(rewards[2], serde_json::json!(["never", null]), "{m}");
+    }
+    let mut irrelevant = 0;
+    for r in &rollouts {
+        let n = r["rewards"]["n_ids"].as_f64().unwrap();
+        assert!((1.0..=16.0).contains(&n) && n.fract() == 0.0, "{r}");
+        irrelevant += usize::from(r["expected"] == "");
+    }
+    assert_eq!(irrelevant, 2, "the irrelevance record is in one iteration");
+}
+
+/// Raises from its second call on: the second iteration fails.
+const FAILS_LATER: &str = r#"
+calls = 0
+
+def later(completions, **kwargs):
+    global calls
+    calls += 1
+    if calls >= 2:
+        raise RuntimeError(f"broken on call {calls}")
+    return [0.5] * len(completions)
+"#;
+
+#[test]
+fn an_exception_stops_the_run_with_a_checkpoint_to_resume_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "later.py", FAILS_LATER);
+    let python = python();
+    let flags = [
+        "--reward-file",
+        s(&file),
+        "--reward-python",
+        &python,
+        "--reward-functions",
+        "later",
+    ];
+    let out = train(dir.path(), &flags);
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.contains("reward `later`: raised an exception on completion 0 of the batch"),
+        "{log}"
+    );
+    assert!(log.contains("RuntimeError: broken on call"), "{log}");
+    assert!(log.contains("later.py\", line 8, in later"), "{log}");
+    assert!(
+        log.contains("the run stopped in iteration 2; the state after iteration 1 is saved in "),
+        "{log}"
+    );
+    assert!(log.contains("--resume"), "{log}");
+    let run = dir.path().join("run");
+    assert_eq!(jsonl(&run.join("metrics.jsonl")).len(), 1);
+    let checkpoints: Vec<String> = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("step-"))
+        .collect();
+    assert_eq!(checkpoints, ["step-1"]);
+    assert!(log.contains(&checkpoints[0]), "{log}");
+
+    // Resumed (a new worker, whose first call succeeds), the run does the
+    // second iteration on the batch that failed.
+    let mut args = train_args(dir.path(), &flags);
+    args.retain(|a| a != "--force");
+    args.push("--resume".into());
+    let out = bin().args(&args).output().unwrap();
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    let (metrics, rollouts) = logs(dir.path());
+    let iterations: Vec<u64> = metrics
+        .iter()
+        .map(|m| m["iteration"].as_u64().unwrap())
+        .collect();
+    assert_eq!(iterations, [1, 2]);
+    // Every record once: the failed batch was drawn again, not skipped.
+    let mut expected: Vec<&str> = rollouts
+        .iter()
+        .map(|r| r["expected"].as_str().unwrap())
+        .collect();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(expected.len(), 4, "{expected:?}");
 }
 
 #[test]

@@ -94,6 +94,19 @@ pub trait BatchReward: Send + Sync {
         completions: &[&str],
         references: &[&Reference],
     ) -> std::result::Result<Vec<Option<f32>>, String>;
+
+    /// [`score_batch`](Self::score_batch) with the token ids of each
+    /// completion, for rewards that read tokens (TRL's `completion_ids`).
+    /// By default the ids are not used.
+    fn score_batch_with_ids(
+        &self,
+        completions: &[&str],
+        completion_ids: &[&[u32]],
+        references: &[&Reference],
+    ) -> std::result::Result<Vec<Option<f32>>, String> {
+        let _ = completion_ids;
+        self.score_batch(completions, references)
+    }
 }
 
 /// How a custom reward scores.
@@ -264,8 +277,13 @@ pub struct Scores {
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BatchScores {
-    /// `per_reward[r][c]`: reward `r` of completion `c`.
+    /// `per_reward[r][c]`: reward `r` of completion `c` (0 where it did
+    /// not apply).
     pub per_reward: Vec<Vec<f32>>,
+    /// `applied[r][c]`: whether reward `r` scored completion `c`; false
+    /// where a [`BatchReward`] returned `None` (not applicable), so that
+    /// means over a reward's column can leave those rows out.
+    pub applied: Vec<Vec<bool>>,
     /// The weighted sum for each completion.
     pub total: Vec<f32>,
 }
@@ -476,7 +494,7 @@ impl RewardSet {
             Kind::One(r) => r.score(&eval),
             // Scored by `score_batch`; alone, a failure or `None` reads 0.
             Kind::Batch(r) => self
-                .batch_column(&c.name, r.as_ref(), &[completion], &[reference])
+                .batch_column(&c.name, r.as_ref(), &[completion], None, &[reference])
                 .ok()
                 .and_then(|v| v[0])
                 .unwrap_or(0.0),
@@ -509,6 +527,45 @@ impl RewardSet {
         completions: &[S],
         references: &[&Reference],
     ) -> Result<BatchScores> {
+        self.score_batch_inner(completions, None, references)
+    }
+
+    /// [`score_batch`](Self::score_batch) with the token ids of each
+    /// completion, which batch rewards receive
+    /// ([`BatchReward::score_batch_with_ids`]); one entry per completion.
+    ///
+    /// ```
+    /// use grpo_rewards::{Error, Reference, RewardSet};
+    ///
+    /// let set = RewardSet::new(&["tool_call_exact"], None)?;
+    /// let r = Reference::from_answer("f()")?;
+    /// let batch = set.score_batch_with_ids(&["f()"], &[&[1, 2, 3]], &[&r])?;
+    /// assert_eq!(batch.total, [1.0]);
+    /// let err = set.score_batch_with_ids(&["f()"], &[], &[&r]).unwrap_err();
+    /// assert_eq!(err, Error::BatchLength { completions: 1, references: 0 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn score_batch_with_ids<S: AsRef<str> + Sync>(
+        &self,
+        completions: &[S],
+        completion_ids: &[&[u32]],
+        references: &[&Reference],
+    ) -> Result<BatchScores> {
+        if completion_ids.len() != completions.len() {
+            return Err(Error::BatchLength {
+                completions: completions.len(),
+                references: completion_ids.len(),
+            });
+        }
+        self.score_batch_inner(completions, Some(completion_ids), references)
+    }
+
+    fn score_batch_inner<S: AsRef<str> + Sync>(
+        &self,
+        completions: &[S],
+        completion_ids: Option<&[&[u32]]>,
+        references: &[&Reference],
+    ) -> Result<BatchScores> {
         if completions.len() != references.len() {
             return Err(Error::BatchLength {
                 completions: completions.len(),
@@ -521,9 +578,13 @@ impl RewardSet {
         let mut batch_columns: Vec<Option<Vec<Option<f32>>>> = Vec::new();
         for c in &self.custom {
             batch_columns.push(match &c.reward {
-                Kind::Batch(r) => {
-                    Some(self.batch_column(&c.name, r.as_ref(), &texts, references)?)
-                }
+                Kind::Batch(r) => Some(self.batch_column(
+                    &c.name,
+                    r.as_ref(),
+                    &texts,
+                    completion_ids,
+                    references,
+                )?),
                 Kind::One(_) => None,
             });
         }
@@ -565,11 +626,12 @@ impl RewardSet {
             .collect();
         let builtin = self.rewards.len();
         let mut per_reward = vec![Vec::with_capacity(scored.len()); self.weights.len()];
+        let mut applied = vec![Vec::with_capacity(scored.len()); self.weights.len()];
         let mut total = Vec::with_capacity(scored.len());
         for (row, s) in scored.into_iter().enumerate() {
             let mut inline_values = s.into_iter();
             let mut sum = 0.0;
-            for (k, column) in per_reward.iter_mut().enumerate() {
+            for (k, (column, applied)) in per_reward.iter_mut().zip(&mut applied).enumerate() {
                 let value = if k < builtin {
                     inline_values.next()
                 } else {
@@ -583,10 +645,15 @@ impl RewardSet {
                     sum += v * self.weights[k];
                 }
                 column.push(value.unwrap_or(0.0));
+                applied.push(value.is_some());
             }
             total.push(sum);
         }
-        Ok(BatchScores { per_reward, total })
+        Ok(BatchScores {
+            per_reward,
+            applied,
+            total,
+        })
     }
 
     /// One batch reward's scores, checked: one per completion, finite.
@@ -595,13 +662,18 @@ impl RewardSet {
         name: &str,
         reward: &dyn BatchReward,
         completions: &[&str],
+        completion_ids: Option<&[&[u32]]>,
         references: &[&Reference],
     ) -> Result<Vec<Option<f32>>> {
         let error = |message: String| Error::CustomReward {
             name: name.to_owned(),
             message,
         };
-        let scores = reward.score_batch(completions, references).map_err(error)?;
+        let scores = match completion_ids {
+            Some(ids) => reward.score_batch_with_ids(completions, ids, references),
+            None => reward.score_batch(completions, references),
+        }
+        .map_err(error)?;
         if scores.len() != completions.len() {
             return Err(error(format!(
                 "returned {} scores for {} completions",
@@ -713,6 +785,46 @@ mod tests {
             "reward `ext`: returned NaN for completion 1"
         );
         assert_eq!(err(vec![]), "reward `ext`: it broke");
+    }
+
+    /// The number of token ids when given them; abstains without.
+    struct Tokens;
+    impl BatchReward for Tokens {
+        fn score_batch(
+            &self,
+            completions: &[&str],
+            _: &[&Reference],
+        ) -> std::result::Result<Vec<Option<f32>>, String> {
+            Ok(vec![None; completions.len()])
+        }
+        fn score_batch_with_ids(
+            &self,
+            _: &[&str],
+            ids: &[&[u32]],
+            _: &[&Reference],
+        ) -> std::result::Result<Vec<Option<f32>>, String> {
+            Ok(ids.iter().map(|i| Some(i.len() as f32)).collect())
+        }
+    }
+
+    #[test]
+    fn batch_rewards_read_token_ids_and_abstentions_are_marked() {
+        let r = Reference::from_answer("f()").unwrap();
+        let set = RewardSet::new(&["tool_call_exact"], None)
+            .unwrap()
+            .with_batch_custom("tokens", 0.5, Tokens)
+            .unwrap();
+        let batch = set
+            .score_batch_with_ids(&["f()", "g()"], &[&[7, 8, 9], &[4]], &[&r, &r])
+            .unwrap();
+        assert_eq!(batch.per_reward, [[1.0, 0.0], [3.0, 1.0]]);
+        assert_eq!(batch.applied, [[true, true], [true, true]]);
+        assert_eq!(batch.total, [2.5, 0.5]);
+        // Without ids it abstains: 0 in its column, marked, nothing added.
+        let batch = set.score_batch(&["f()", "g()"], &[&r, &r]).unwrap();
+        assert_eq!(batch.per_reward, [[1.0, 0.0], [0.0, 0.0]]);
+        assert_eq!(batch.applied, [[true, true], [false, false]]);
+        assert_eq!(batch.total, [1.0, 0.0]);
     }
 
     #[test]

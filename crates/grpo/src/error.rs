@@ -151,6 +151,24 @@ pub enum Error {
     #[error(transparent)]
     Rewards(#[from] grpo_rewards::Error),
 
+    /// A custom reward failed during the run, which stopped with a
+    /// checkpoint of the last complete iteration so that `--resume` goes on
+    /// from there once the reward is fixed.
+    #[error(
+        "{reward}\nthe run stopped in iteration {iteration}; the state after iteration {done} is saved in {}: fix the reward, then continue with the same command and --resume",
+        checkpoint.display()
+    )]
+    RewardStopped {
+        /// What the reward said (its name, the row, the traceback).
+        reward: grpo_rewards::Error,
+        /// The iteration whose rollouts it was scoring.
+        iteration: usize,
+        /// Iterations complete, which the checkpoint holds.
+        done: usize,
+        /// The checkpoint written.
+        checkpoint: PathBuf,
+    },
+
     /// The training or validation data could not be loaded.
     #[error(transparent)]
     Dataset(#[from] grpo_dataset::Error),

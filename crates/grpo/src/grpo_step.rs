@@ -81,19 +81,20 @@ impl Trainer {
         };
         let rows = rollout.rows().max(1) as f32;
         let c = &self.config;
+        let reward_means = self
+            .rewards
+            .names()
+            .into_iter()
+            .zip(rollout.reward_columns.iter().zip(&rollout.reward_applied))
+            .map(|(n, (col, applied))| (n.to_string(), applied_mean(col, applied)))
+            .collect();
         Ok(StepMetrics {
             iteration,
             iterations: c.iters,
             loss: learned.loss,
             mean_reward: rollout.stats.reward_mean,
             reward_std: rollout.stats.reward_std,
-            rewards: self
-                .rewards
-                .names()
-                .into_iter()
-                .zip(&rollout.reward_columns)
-                .map(|(n, col)| (n.to_string(), col.iter().sum::<f32>() / rows))
-                .collect(),
+            rewards: reward_means,
             kl: learned.kl,
             clip_fraction: learned.clip_fraction,
             ratio_mean: learned.ratio_mean,
@@ -229,5 +230,31 @@ impl Trainer {
             };
         }
         Ok(learned)
+    }
+}
+
+/// The mean of a reward over the rows where it applied; `None` when it
+/// applied to none (a `None` score is "not applicable", not 0).
+pub(crate) fn applied_mean(column: &[f32], applied: &[bool]) -> Option<f32> {
+    let (sum, n) = column
+        .iter()
+        .zip(applied)
+        .filter(|(_, a)| **a)
+        .fold((0.0f32, 0usize), |(s, n), (v, _)| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::applied_mean;
+
+    #[test]
+    fn rewards_that_do_not_apply_are_left_out_of_the_mean() {
+        assert_eq!(
+            applied_mean(&[1.0, 0.0, 0.5, 0.0], &[true, false, true, true]),
+            Some(0.5)
+        );
+        assert_eq!(applied_mean(&[0.0, 0.0], &[false, false]), None);
+        assert_eq!(applied_mean(&[0.25, 0.75], &[true, true]), Some(0.5));
     }
 }

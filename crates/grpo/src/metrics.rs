@@ -25,8 +25,9 @@ pub struct StepMetrics {
     pub mean_reward: f32,
     /// Standard deviation of the weighted reward over the batch.
     pub reward_std: f32,
-    /// Mean of each reward function, by name, in the configured order.
-    pub rewards: Vec<(String, f32)>,
+    /// Mean of each reward function, by name, in the configured order,
+    /// over the completions it applied to (`None`: it applied to none).
+    pub rewards: Vec<(String, Option<f32>)>,
     /// Mean KL to the reference policy (when beta > 0).
     pub kl: Option<f32>,
     /// Fraction of tokens whose ratio was clipped.
@@ -120,7 +121,14 @@ impl StepMetrics {
             self.iteration, self.iterations, self.loss, self.mean_reward
         );
         for (name, value) in &self.rewards {
-            let _ = writeln!(s, "  {name}: {value:.3}");
+            match value {
+                Some(v) => {
+                    let _ = writeln!(s, "  {name}: {v:.3}");
+                }
+                None => {
+                    let _ = writeln!(s, "  {name}: n/a");
+                }
+            }
         }
         let kl = self
             .kl
@@ -222,8 +230,8 @@ pub(crate) mod tests {
             mean_reward: 0.342,
             reward_std: 0.2,
             rewards: vec![
-                ("tool_call_exact".into(), 0.125),
-                ("tool_call_function".into(), 0.625),
+                ("tool_call_exact".into(), Some(0.125)),
+                ("tool_call_function".into(), Some(0.625)),
             ],
             kl: Some(0.01),
             clip_fraction: 0.0,

@@ -115,8 +115,12 @@ pub struct Rollout {
     pub reasoned: Vec<bool>,
     /// Why each row stopped.
     pub finish: Vec<FinishReason>,
-    /// `[reward][row]`: each reward function's score.
+    /// `[reward][row]`: each reward function's score (0 where it did not
+    /// apply).
     pub reward_columns: Vec<Vec<f32>>,
+    /// `[reward][row]`: whether the reward applied (a custom reward may
+    /// return `None`).
+    pub reward_applied: Vec<Vec<bool>>,
     /// Weighted total reward per row.
     pub rewards: Vec<f32>,
     /// Group-relative advantage per row.
@@ -207,7 +211,12 @@ pub fn collect(
                 .into_owned()
         })
         .collect();
-    let mut scores = config.rewards.score_batch(&scored, &references)?;
+    // Custom rewards also get the tokens of each completion (TRL's
+    // `completion_ids`): every token of the row, given ones included.
+    let ids: Vec<&[u32]> = sampled.tokens.iter().map(Vec::as_slice).collect();
+    let mut scores = config
+        .rewards
+        .score_batch_with_ids(&scored, &ids, &references)?;
     let reasoned: Vec<bool> = texts
         .iter()
         .enumerate()
@@ -236,6 +245,7 @@ pub fn collect(
         reasoned,
         finish: sampled.finish,
         reward_columns: scores.per_reward,
+        reward_applied: scores.applied,
         rewards: scores.total,
         advantages: advantages.values,
         stats: advantages.stats,

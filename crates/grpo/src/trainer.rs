@@ -313,7 +313,25 @@ impl Trainer {
             if let Some(announcement) = self.enter_phase(self.done + 1)? {
                 observer.on_warning(&announcement);
             }
-            let metrics = self.iteration()?;
+            // The data position before the iteration: a custom reward that
+            // fails stops the run before any update, and the checkpoint must
+            // draw the same batch again on --resume.
+            let position = self.sampler.clone();
+            let metrics = match self.iteration() {
+                Ok(m) => m,
+                Err(Error::Rewards(reward @ grpo_rewards::Error::CustomReward { .. })) => {
+                    self.sampler = position;
+                    let dir = self.save()?;
+                    observer.on_checkpoint(self.done, &dir);
+                    return Err(Error::RewardStopped {
+                        reward,
+                        iteration: self.done + 1,
+                        done: self.done,
+                        checkpoint: dir,
+                    });
+                }
+                Err(e) => return Err(e),
+            };
             nan_streak = if metrics.skipped { nan_streak + 1 } else { 0 };
             self.metrics_log.write(&metrics)?;
             observer.on_step(&metrics);

@@ -271,7 +271,29 @@ impl BatchReward for ExternalReward {
         completions: &[&str],
         references: &[&Reference],
     ) -> std::result::Result<Vec<Option<f32>>, String> {
-        let request = request(&self.name, completions, references);
+        self.score(completions, None, references)
+    }
+
+    fn score_batch_with_ids(
+        &self,
+        completions: &[&str],
+        completion_ids: &[&[u32]],
+        references: &[&Reference],
+    ) -> std::result::Result<Vec<Option<f32>>, String> {
+        self.score(completions, Some(completion_ids), references)
+    }
+}
+
+impl ExternalReward {
+    /// One request for the batch; `completion_ids` go to the worker as
+    /// lists of ints (`null` when the caller has none).
+    fn score(
+        &self,
+        completions: &[&str],
+        completion_ids: Option<&[&[u32]]>,
+        references: &[&Reference],
+    ) -> std::result::Result<Vec<Option<f32>>, String> {
+        let request = request(&self.name, completions, completion_ids, references);
         let outcome = self
             .external
             .ask(&self.name, &request)
@@ -310,9 +332,14 @@ impl Skippable {
     }
 }
 
-/// The request for one function and batch: completions, prompts, and
-/// every data set column as a list, one item per completion.
-fn request(function: &str, completions: &[&str], references: &[&Reference]) -> Value {
+/// The request for one function and batch: completions, their token ids,
+/// prompts, and every data set column as a list, one item per completion.
+fn request(
+    function: &str,
+    completions: &[&str],
+    completion_ids: Option<&[&[u32]]>,
+    references: &[&Reference],
+) -> Value {
     let rows: Vec<Option<&Map<String, Value>>> = references.iter().map(|r| r.row()).collect();
     let mut names: Vec<&str> = Vec::new();
     for row in rows.iter().flatten() {
@@ -336,7 +363,7 @@ fn request(function: &str, completions: &[&str], references: &[&Reference]) -> V
         "function": function,
         "completions": completions,
         "prompts": column("prompt"),
-        "completion_ids": Value::Null,
+        "completion_ids": completion_ids,
         "columns": columns,
     })
 }
