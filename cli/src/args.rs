@@ -303,6 +303,15 @@ pub enum RewardErrors {
     Skip,
 }
 
+impl From<RewardErrors> for grpo::reward_errors::RewardErrors {
+    fn from(e: RewardErrors) -> Self {
+        match e {
+            RewardErrors::Stop => Self::Stop,
+            RewardErrors::Skip => Self::Skip,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TrainType {
     /// Low-rank adapters.

@@ -203,6 +203,10 @@ fn flags(a: &TrainArgs) -> Result<Map<String, Value>> {
         mask_truncated_completions,
         reward_functions,
         reward_weights,
+        reward_file,
+        reward_python,
+        reward_command,
+        reward_timeout,
         curriculum_enabled,
         curriculum_start_ratio,
         curriculum_end_ratio,
@@ -225,6 +229,12 @@ fn flags(a: &TrainArgs) -> Result<Map<String, Value>> {
         m.insert(
             "lr_schedule".into(),
             serde_json::to_value(ScheduleKind::from(s))?,
+        );
+    }
+    if let Some(e) = a.reward_errors {
+        m.insert(
+            "reward_errors".into(),
+            serde_json::to_value(grpo::reward_errors::RewardErrors::from(e))?,
         );
     }
     if let Some(l) = a.loss_type {
@@ -322,6 +332,76 @@ mod tests {
             assert!(err.contains(&format!("`{key}`")), "{text}: {err}");
             assert!(err.contains(what), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn custom_reward_settings_come_from_the_file_and_the_flags() {
+        use grpo::reward_errors::RewardErrors as Errors;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.yaml");
+        std::fs::write(
+            &path,
+            "reward_file: rewards.py\nreward-python: /opt/py/bin/python\nreward_command: node r.js\nreward_timeout: 5.5\nreward_errors: skip\n",
+        )
+        .unwrap();
+        let from_file = resolve(
+            &TrainArgs {
+                config: Some(path.clone()),
+                ..TrainArgs::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(from_file.reward_file, Some("rewards.py".into()));
+        assert_eq!(from_file.reward_python, Some("/opt/py/bin/python".into()));
+        assert_eq!(from_file.reward_command.as_deref(), Some("node r.js"));
+        assert_eq!(from_file.reward_timeout, 5.5);
+        assert_eq!(from_file.reward_errors, Errors::Skip);
+
+        let flags = TrainArgs {
+            config: Some(path),
+            reward_file: Some("other.py".into()),
+            reward_python: Some("python3.12".into()),
+            reward_command: Some("./score".into()),
+            reward_timeout: Some(2.0),
+            reward_errors: Some(crate::args::RewardErrors::Stop),
+            ..TrainArgs::default()
+        };
+        let c = resolve(&flags, None).unwrap();
+        assert_eq!(c.reward_file, Some("other.py".into()));
+        assert_eq!(c.reward_python, Some("python3.12".into()));
+        assert_eq!(c.reward_command.as_deref(), Some("./score"));
+        assert_eq!(c.reward_timeout, 2.0);
+        assert_eq!(c.reward_errors, Errors::Stop);
+
+        let defaults = resolve(&TrainArgs::default(), None).unwrap();
+        assert_eq!(
+            (defaults.reward_file, defaults.reward_command),
+            (None, None)
+        );
+        assert_eq!(defaults.reward_timeout, 60.0);
+        assert_eq!(defaults.reward_errors, Errors::Stop);
+        // The saved train_config.yaml reads back the same.
+        let yaml = to_yaml(&c).unwrap();
+        assert!(yaml.contains("reward_errors: stop"), "{yaml}");
+        let again = dir.path().join("again.yaml");
+        std::fs::write(&again, yaml).unwrap();
+        let back = resolve(
+            &TrainArgs {
+                config: Some(again),
+                ..TrainArgs::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn a_bad_reward_errors_value_names_the_setting() {
+        let err = resolve_file("reward_errors: ignore\n");
+        assert!(err.contains("`reward_errors`"), "{err}");
+        assert!(err.contains("stop") && err.contains("skip"), "{err}");
     }
 
     #[test]

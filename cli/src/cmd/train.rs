@@ -55,17 +55,17 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
     for p in &config.phases {
         reward_names.extend(p.reward_functions.iter().cloned());
     }
-    let timeout = args.reward_timeout.unwrap_or(60.0);
+    let timeout = config.reward_timeout;
     if !(timeout.is_finite() && timeout > 0.0) {
-        bail!("--reward-timeout {timeout}: give a number of seconds > 0");
+        bail!("reward_timeout (--reward-timeout) is {timeout}: give a number of seconds > 0");
     }
     let external = external::start(
         &external::Options {
-            file: args.reward_file.as_deref(),
-            python: args.reward_python.as_deref(),
-            command: args.reward_command.as_deref(),
+            file: config.reward_file.as_deref(),
+            python: config.reward_python.as_deref(),
+            command: config.reward_command.as_deref(),
             timeout: std::time::Duration::from_secs_f64(timeout),
-            errors: args.reward_errors.unwrap_or_default(),
+            errors: config.reward_errors,
         },
         &reward_names,
     )?;

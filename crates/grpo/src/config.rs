@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::loss::{LossConfig, LossType};
 use crate::optimizer::AdamWConfig;
 use crate::phases::{Phase, PhasePlan};
+use crate::reward_errors::RewardErrors;
 use crate::schedule::{Decay, LrSchedule};
 use crate::thinking::Thinking;
 
@@ -117,6 +118,21 @@ pub struct TrainConfig {
     pub reward_functions: Vec<String>,
     /// One weight per reward function (default 1 each).
     pub reward_weights: Option<Vec<f32>>,
+    /// Python file of reward functions with TRL's signature, run by one
+    /// worker for the whole run; its functions are named in
+    /// `reward_functions`.
+    pub reward_file: Option<PathBuf>,
+    /// The Python that runs `reward_file`. `None`: `.venv/bin/python` of
+    /// the current directory or one above, else `python3`.
+    pub reward_python: Option<PathBuf>,
+    /// A long-lived program (run by `sh -c`) that scores batches over the
+    /// line protocol of docs/rewards.md, instead of `reward_file`.
+    pub reward_command: Option<String>,
+    /// Seconds a custom reward may take for one batch (and its worker to
+    /// start) before the worker is stopped.
+    pub reward_timeout: f64,
+    /// What an exception or a timeout in a custom reward does.
+    pub reward_errors: RewardErrors,
 
     /// Checkpoint every N iterations (and at the end).
     pub save_every: usize,
@@ -207,6 +223,11 @@ impl Default for TrainConfig {
             mask_truncated_completions: false,
             reward_functions: vec!["tool_call_exact".into(), "tool_call_function".into()],
             reward_weights: None,
+            reward_file: None,
+            reward_python: None,
+            reward_command: None,
+            reward_timeout: 60.0,
+            reward_errors: RewardErrors::Stop,
             save_every: 100,
             keep_checkpoints: 3,
             steps_per_report: 10,

@@ -72,6 +72,7 @@ pub mod metrics;
 pub mod observer;
 pub mod optimizer;
 pub mod phases;
+pub mod reward_errors;
 pub mod rollout;
 mod sampling;
 pub mod schedule;

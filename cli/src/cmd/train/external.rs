@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use grpo_rewards::{BatchReward, Reference, KNOWN_REWARDS};
 use serde_json::{json, Map, Value};
 
-use crate::args::RewardErrors;
+use grpo::reward_errors::RewardErrors;
 
 /// The worker that runs `--reward-file`, kept as a readable file.
 pub const WORKER_SCRIPT: &str = include_str!("../../reward_worker.py");
