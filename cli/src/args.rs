@@ -201,10 +201,12 @@ pub struct TrainArgs {
     /// Optimizer steps on each batch of completions [default: 1].
     #[arg(long, help_heading = "GRPO objective")]
     pub num_iterations: Option<usize>,
-    /// Divide advantages by the group's reward std (`--scale-rewards
-    /// false` for Dr. GRPO) [default: true].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "GRPO objective")]
-    pub scale_rewards: Option<bool>,
+    /// What group-centred rewards are divided by, as TRL's
+    /// scale_rewards: `group` (the group's std), `batch` (the whole
+    /// batch's std) or `none` (Dr. GRPO); `true` / `false` mean group /
+    /// none [default: group].
+    #[arg(long, num_args = 0..=1, default_missing_value = "group", value_name = "group|batch|none", help_heading = "GRPO objective")]
+    pub scale_rewards: Option<grpo::scale_rewards::ScaleRewards>,
     /// Leave completions cut by the length limit out of the loss [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "GRPO objective")]
     pub mask_truncated_completions: Option<bool>,
@@ -534,5 +536,24 @@ mod tests {
             "2E-6",
         ]);
         assert_eq!(a.learning_rate, Some(2e-6));
+    }
+
+    #[test]
+    fn scale_rewards_takes_a_mode_or_the_old_booleans() {
+        use grpo::scale_rewards::ScaleRewards;
+        for (given, want) in [
+            (vec!["--scale-rewards", "batch"], ScaleRewards::Batch),
+            (vec!["--scale-rewards", "none"], ScaleRewards::None),
+            (vec!["--scale-rewards", "group"], ScaleRewards::Group),
+            (vec!["--scale-rewards", "false"], ScaleRewards::None),
+            (vec!["--scale-rewards", "true"], ScaleRewards::Group),
+            (vec!["--scale-rewards"], ScaleRewards::Group),
+        ] {
+            assert_eq!(train(&given).scale_rewards, Some(want), "{given:?}");
+        }
+        let err = Cli::try_parse_from(["mlx-grpo", "train", "--scale-rewards", "global"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("global") && err.contains("batch"), "{err}");
     }
 }

@@ -398,6 +398,41 @@ mod tests {
     }
 
     #[test]
+    fn scale_rewards_reads_modes_and_the_old_booleans_from_the_file_and_the_flag() {
+        use grpo::scale_rewards::ScaleRewards;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.yaml");
+        for (text, want) in [
+            ("scale_rewards: batch\n", ScaleRewards::Batch),
+            ("scale_rewards: none\n", ScaleRewards::None),
+            ("scale_rewards: false\n", ScaleRewards::None),
+            ("scale_rewards: true\n", ScaleRewards::Group),
+            ("iters: 10\n", ScaleRewards::Group),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let args = TrainArgs {
+                config: Some(path.clone()),
+                ..TrainArgs::default()
+            };
+            assert_eq!(resolve(&args, None).unwrap().scale_rewards, want, "{text}");
+        }
+        let args = TrainArgs {
+            config: Some(path),
+            scale_rewards: Some(ScaleRewards::Batch),
+            ..TrainArgs::default()
+        };
+        assert_eq!(
+            resolve(&args, None).unwrap().scale_rewards,
+            ScaleRewards::Batch
+        );
+        let err = resolve_file("scale_rewards: global\n");
+        assert!(
+            err.contains("`scale_rewards`") && err.contains("`global`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_bad_reward_errors_value_names_the_setting() {
         let err = resolve_file("reward_errors: ignore\n");
         assert!(err.contains("`reward_errors`"), "{err}");

@@ -105,6 +105,50 @@ pub fn group_relative(
     group_size: usize,
     config: &AdvantageConfig,
 ) -> Result<Advantages> {
+    centred(rewards, group_size, config, false)
+}
+
+/// Group-centred advantages divided by the standard deviation of the
+/// whole batch (TRL's `scale_rewards="batch"`):
+///
+/// ```text
+/// A_i = (r_i - mean_g(r)) / (std_batch(r) + eps)
+/// ```
+///
+/// with `std_batch` the sample standard deviation of every reward of
+/// `rewards` and `eps` = [`AdvantageConfig::std_epsilon`]
+/// (`scale_by_std` is not read). Constant groups still get exactly 0.
+///
+/// # Errors
+///
+/// As [`group_relative`].
+///
+/// ```
+/// use grpo::advantages::{batch_scaled, AdvantageConfig};
+///
+/// // Batch [1, 0, 3, 3]: mean 1.75, sample std sqrt(6.75 / 3) = 1.5; the
+/// // second group is constant.
+/// let adv = batch_scaled(&[1.0, 0.0, 3.0, 3.0], 2, &AdvantageConfig::default())?;
+/// let a = (0.5 / (1.5 + 1e-4)) as f32;
+/// assert_eq!(adv.values, [a, -a, 0.0, 0.0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn batch_scaled(
+    rewards: &[f32],
+    group_size: usize,
+    config: &AdvantageConfig,
+) -> Result<Advantages> {
+    centred(rewards, group_size, config, true)
+}
+
+/// Rewards minus their group's mean, divided by the group's std
+/// (`config.scale_by_std`), by the batch's (`batch_std`) or by nothing.
+fn centred(
+    rewards: &[f32],
+    group_size: usize,
+    config: &AdvantageConfig,
+    batch_std: bool,
+) -> Result<Advantages> {
     if group_size == 0 || rewards.len() % group_size != 0 {
         return Err(Error::GroupSize {
             rows: rewards.len(),
@@ -122,6 +166,10 @@ pub fn group_relative(
         return Err(Error::NonFiniteReward { row, value });
     }
 
+    let batch_scale = batch_std.then(|| {
+        let (_, std) = mean_and_sample_std(rewards);
+        1.0 / (std + f64::from(config.std_epsilon))
+    });
     let mut values = Vec::with_capacity(rewards.len());
     let mut zero_variance_groups = 0;
     let mut group_std_sum = 0.0;
@@ -133,10 +181,10 @@ pub fn group_relative(
             values.extend(std::iter::repeat_n(0.0, group.len()));
             continue;
         }
-        let scale = if config.scale_by_std {
-            1.0 / (std + f64::from(config.std_epsilon))
-        } else {
-            1.0
+        let scale = match batch_scale {
+            Some(scale) => scale,
+            None if config.scale_by_std => 1.0 / (std + f64::from(config.std_epsilon)),
+            None => 1.0,
         };
         values.extend(
             group
@@ -227,6 +275,31 @@ mod tests {
             assert_eq!(adv.stats.zero_variance_groups, 2);
             assert_eq!(adv.stats.groups, 3);
         }
+    }
+
+    #[test]
+    fn batch_scaled_advantages_match_hand_computation() {
+        // Groups [0, 1] and [1, 3]: centred [-0.5, 0.5] and [-1, 1]. The
+        // batch's mean is 1.25, its squared deviations sum to 4.75, so its
+        // sample std is sqrt(4.75 / 3). One divisor for both groups keeps
+        // the second twice the first (group scaling makes both ±0.707).
+        let adv = batch_scaled(&[0.0, 1.0, 1.0, 3.0], 2, &AdvantageConfig::default()).unwrap();
+        let d = (4.75f64 / 3.0).sqrt() + 1e-4;
+        let expect = [-0.5 / d, 0.5 / d, -1.0 / d, 1.0 / d].map(|v| v as f32);
+        assert_eq!(adv.values, expect);
+        assert_eq!(adv.stats.zero_variance_groups, 0);
+        let grouped = group_relative(&[0.0, 1.0, 1.0, 3.0], 2, &AdvantageConfig::default())
+            .unwrap()
+            .values;
+        assert!((grouped[1] - grouped[3]).abs() < 1e-3, "{grouped:?}");
+        // Constant groups are exactly 0; errors are group_relative's.
+        let adv = batch_scaled(&[0.1, 0.1, 0.0, 1.0], 2, &UNSCALED).unwrap();
+        assert_eq!(&adv.values[..2], &[0.0, 0.0]);
+        assert_eq!(adv.stats.zero_variance_groups, 1);
+        assert!(matches!(
+            batch_scaled(&[0.0, f32::INFINITY], 2, &UNSCALED),
+            Err(Error::NonFiniteReward { row: 1, .. })
+        ));
     }
 
     #[test]

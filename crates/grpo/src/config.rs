@@ -16,6 +16,7 @@ use crate::loss::{LossConfig, LossType};
 use crate::optimizer::AdamWConfig;
 use crate::phases::{Phase, PhasePlan};
 use crate::reward_errors::RewardErrors;
+use crate::scale_rewards::ScaleRewards;
 use crate::schedule::{Decay, LrSchedule};
 use crate::thinking::Thinking;
 
@@ -109,8 +110,10 @@ pub struct TrainConfig {
     pub loss_type: LossType,
     /// Optimizer steps on each generation batch.
     pub num_iterations: usize,
-    /// Divide group-centred rewards by the group's standard deviation.
-    pub scale_rewards: bool,
+    /// What group-centred rewards are divided by: the group's standard
+    /// deviation (`group`), the batch's (`batch`) or nothing (`none`), as
+    /// TRL's `scale_rewards`; `true` / `false` read as `group` / `none`.
+    pub scale_rewards: ScaleRewards,
     /// Exclude completions cut by the length limit from the loss.
     pub mask_truncated_completions: bool,
 
@@ -219,7 +222,7 @@ impl Default for TrainConfig {
             epsilon_high: None,
             loss_type: LossType::Grpo,
             num_iterations: 1,
-            scale_rewards: true,
+            scale_rewards: ScaleRewards::Group,
             mask_truncated_completions: false,
             reward_functions: vec!["tool_call_exact".into(), "tool_call_function".into()],
             reward_weights: None,
@@ -623,6 +626,13 @@ fn same_setting(field: &str, a: &serde_json::Value, b: &serde_json::Value) -> bo
     if a == b {
         return true;
     }
+    if field == "scale_rewards" {
+        // A checkpoint of an older version holds `true` / `false`.
+        let read = |v: &serde_json::Value| serde_json::from_value::<ScaleRewards>(v.clone()).ok();
+        if let (Some(x), Some(y)) = (read(a), read(b)) {
+            return x == y;
+        }
+    }
     if let (serde_json::Value::Number(x), serde_json::Value::Number(y)) = (a, b) {
         // f32 settings pass through f64 in JSON on one side only sometimes.
         if let (Some(x), Some(y)) = (x.as_f64(), y.as_f64()) {
@@ -807,6 +817,21 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("max_prompt_length"));
+    }
+
+    #[test]
+    fn a_checkpoint_with_the_old_boolean_scale_rewards_means_the_same() {
+        let mut saved = serde_json::to_value(TrainConfig::default()).unwrap();
+        saved["scale_rewards"] = serde_json::json!(true);
+        let same = TrainConfig::default().compare_with_checkpoint(&saved);
+        assert_eq!(same, ResumeChanges::default());
+        saved["scale_rewards"] = serde_json::json!(false);
+        let changed = TrainConfig::default().compare_with_checkpoint(&saved);
+        assert_eq!(changed.allowed.len(), 1);
+        assert_eq!(
+            changed.allowed[0].to_string(),
+            "scale_rewards: false → \"group\""
+        );
     }
 
     #[test]

@@ -11,11 +11,12 @@ use grpo_policy::mlx_rs::{self, transforms::eval, Array};
 use grpo_policy::mode::Mode;
 use grpo_rewards::Reference;
 
-use crate::advantages::AdvantageConfig;
+use crate::advantages::{batch_scaled, AdvantageConfig};
 use crate::error::Result;
 use crate::loss::{grpo_loss, LossInputs, LossOutput};
 use crate::metrics::{StepMetrics, StrategyMetrics};
 use crate::rollout::{self, PromptSet, Rollout, RolloutConfig};
+use crate::scale_rewards::ScaleRewards;
 use crate::trainer::{key_for, Learned, Stream, Trainer};
 use crate::two_phase::Recovery;
 use crate::update;
@@ -41,7 +42,7 @@ impl Trainer {
             answer_tokens: c.two_phase_answer_length,
             key: &recovery_key,
         });
-        let rollout = rollout::collect(
+        let mut rollout = rollout::collect(
             &self.policy,
             PromptSet {
                 tokens: &prompts,
@@ -54,7 +55,7 @@ impl Trainer {
                 sampler: c.sampler(),
                 rewards: &self.rewards,
                 advantages: AdvantageConfig {
-                    scale_by_std: c.scale_rewards,
+                    scale_by_std: c.scale_rewards == ScaleRewards::Group,
                     ..AdvantageConfig::default()
                 },
                 thinking: &thinking,
@@ -62,6 +63,11 @@ impl Trainer {
             },
             &key_for(c.seed, Stream::Rollout, iteration as u64)?,
         )?;
+        if c.scale_rewards == ScaleRewards::Batch {
+            // One divisor for the whole batch, from every reward of it.
+            rollout.advantages =
+                batch_scaled(&rollout.rewards, c.group_size, &AdvantageConfig::default())?.values;
+        }
         if c.log_rollouts_every > 0 && iteration % c.log_rollouts_every == 0 {
             self.log_rollouts(iteration, &batch, &rollout)?;
         }

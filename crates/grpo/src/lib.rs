@@ -75,6 +75,7 @@ pub mod phases;
 pub mod reward_errors;
 pub mod rollout;
 mod sampling;
+pub mod scale_rewards;
 pub mod schedule;
 mod sft_step;
 pub mod tasks;
