@@ -128,12 +128,15 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
             config.adapter_path.join("train_config.yaml").display()
         )
     })?;
+    // The console's copy of the run; a run whose log cannot be written
+    // would leave no record of itself, so that stops it before any work.
+    let log_path = config.adapter_path.join("train.log");
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(config.adapter_path.join("train.log"))
-        .ok();
-    let mut console = ui::Console::new(config.steps_per_report, log);
+        .open(&log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let mut console = ui::Console::new(config.steps_per_report, Some(log));
     let mut wandb = match &config.wandb_project {
         Some(project) => Some(wandb::Wandb::start(project, &config)?),
         None => None,
