@@ -210,6 +210,16 @@ pub struct TrainArgs {
     /// Leave completions cut by the length limit out of the loss [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "GRPO objective")]
     pub mask_truncated_completions: Option<bool>,
+    /// Importance ratio per `token`, or per `sequence` (GSPO's
+    /// length-normalised sequence ratio, clipped whole), as TRL's
+    /// importance_sampling_level [default: token].
+    #[arg(long, value_name = "token|sequence", help_heading = "GRPO objective")]
+    pub importance_sampling_level: Option<grpo::importance_sampling::ImportanceSamplingLevel>,
+    /// Train only on this fraction of completion tokens, those of highest
+    /// entropy in the batch (TRL's top_entropy_quantile; 0.2 keeps the top
+    /// 20%) [default: 1, every token].
+    #[arg(long, value_name = "Q", help_heading = "GRPO objective")]
+    pub top_entropy_quantile: Option<f32>,
     /// Reward functions: tool_call_exact, tool_call_function,
     /// tool_call_params, tool_call_overall, tool_call_parseable,
     /// tool_call_format, tool_call_concise [default: tool_call_exact
@@ -551,6 +561,17 @@ mod tests {
         ] {
             assert_eq!(train(&given).scale_rewards, Some(want), "{given:?}");
         }
+        let a = train(&[
+            "--importance-sampling-level",
+            "sequence",
+            "--top-entropy-quantile",
+            "0.2",
+        ]);
+        assert_eq!(
+            a.importance_sampling_level,
+            Some(grpo::importance_sampling::ImportanceSamplingLevel::Sequence)
+        );
+        assert_eq!(a.top_entropy_quantile, Some(0.2));
         let err = Cli::try_parse_from(["mlx-grpo", "train", "--scale-rewards", "global"])
             .unwrap_err()
             .to_string();

@@ -201,6 +201,8 @@ fn flags(a: &TrainArgs) -> Result<Map<String, Value>> {
         num_iterations,
         scale_rewards,
         mask_truncated_completions,
+        importance_sampling_level,
+        top_entropy_quantile,
         reward_functions,
         reward_weights,
         reward_file,
@@ -430,6 +432,51 @@ mod tests {
             err.contains("`scale_rewards`") && err.contains("`global`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_loss_variants_come_from_the_file_and_the_flags() {
+        use grpo::importance_sampling::ImportanceSamplingLevel as Level;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.yaml");
+        std::fs::write(
+            &path,
+            "importance_sampling_level: sequence\ntop-entropy-quantile: 0.2\n",
+        )
+        .unwrap();
+        let file = TrainArgs {
+            config: Some(path.clone()),
+            ..TrainArgs::default()
+        };
+        let c = resolve(&file, None).unwrap();
+        assert_eq!(c.importance_sampling_level, Level::Sequence);
+        assert_eq!(c.top_entropy_quantile, 0.2);
+        let flags = TrainArgs {
+            config: Some(path),
+            importance_sampling_level: Some(Level::Token),
+            top_entropy_quantile: Some(0.5),
+            ..TrainArgs::default()
+        };
+        let c = resolve(&flags, None).unwrap();
+        assert_eq!(c.importance_sampling_level, Level::Token);
+        assert_eq!(c.top_entropy_quantile, 0.5);
+        let d = resolve(&TrainArgs::default(), None).unwrap();
+        assert_eq!(
+            (d.importance_sampling_level, d.top_entropy_quantile),
+            (Level::Token, 1.0)
+        );
+        let err = resolve_file("importance_sampling_level: word\n");
+        assert!(err.contains("`importance_sampling_level`"), "{err}");
+        let zero = TrainArgs {
+            top_entropy_quantile: Some(0.0),
+            ..TrainArgs::default()
+        };
+        let err = resolve(&zero, None)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("top_entropy_quantile"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod blas;
 pub mod cache;
 pub mod config;
 pub mod embedding;
+pub mod entropy;
 pub mod error;
 pub mod generate;
 pub mod gguf;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::curriculum::Curriculum;
 use crate::error::{Error, Result};
+use crate::importance_sampling::ImportanceSamplingLevel;
 use crate::loss::{LossConfig, LossType};
 use crate::optimizer::AdamWConfig;
 use crate::phases::{Phase, PhasePlan};
@@ -116,6 +117,12 @@ pub struct TrainConfig {
     pub scale_rewards: ScaleRewards,
     /// Exclude completions cut by the length limit from the loss.
     pub mask_truncated_completions: bool,
+    /// One importance ratio per token (`token`) or GSPO's one per
+    /// completion (`sequence`), as TRL's `importance_sampling_level`.
+    pub importance_sampling_level: ImportanceSamplingLevel,
+    /// Fraction of the batch's completion tokens, those of highest entropy,
+    /// that carry the policy loss (TRL's `top_entropy_quantile`; 1: all).
+    pub top_entropy_quantile: f32,
 
     /// Reward function names.
     pub reward_functions: Vec<String>,
@@ -224,6 +231,8 @@ impl Default for TrainConfig {
             num_iterations: 1,
             scale_rewards: ScaleRewards::Group,
             mask_truncated_completions: false,
+            importance_sampling_level: ImportanceSamplingLevel::Token,
+            top_entropy_quantile: 1.0,
             reward_functions: vec!["tool_call_exact".into(), "tool_call_function".into()],
             reward_weights: None,
             reward_file: None,
@@ -352,6 +361,14 @@ impl TrainConfig {
             }
         }
         self.loss_config().validate()?;
+        let q = self.top_entropy_quantile;
+        if !(q.is_finite() && q > 0.0 && q <= 1.0) {
+            return invalid(
+                "top_entropy_quantile",
+                q.into(),
+                "0 < top_entropy_quantile <= 1 (1: every token; 0.2 trains on the 20% of highest entropy)",
+            );
+        }
         self.schedule().validate()?;
         self.rewards()?;
         self.strategies()

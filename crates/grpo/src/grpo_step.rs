@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use grpo_policy::adapters;
 use grpo_policy::batch::PromptBatch;
+use grpo_policy::entropy::completion_logprobs_and_entropy;
 use grpo_policy::generate::FinishReason;
 use grpo_policy::logprobs::{completion_logprobs, CompletionBatch};
 use grpo_policy::mlx_rs::{self, transforms::eval, Array};
@@ -13,7 +14,8 @@ use grpo_rewards::Reference;
 
 use crate::advantages::{batch_scaled, AdvantageConfig};
 use crate::error::Result;
-use crate::loss::{grpo_loss, LossInputs, LossOutput};
+use crate::loss::{grpo_loss_with, LossInputs, LossOutput};
+use crate::loss_variant::LossVariant;
 use crate::metrics::{StepMetrics, StrategyMetrics};
 use crate::rollout::{self, PromptSet, Rollout, RolloutConfig};
 use crate::scale_rewards::ScaleRewards;
@@ -104,6 +106,7 @@ impl Trainer {
             kl: learned.kl,
             clip_fraction: learned.clip_fraction,
             ratio_mean: learned.ratio_mean,
+            entropy: learned.entropy,
             grad_norm: learned.grad_norm,
             learning_rate: learned.lr,
             completion_length: rollout.sampled_tokens() as f32 / rows,
@@ -190,11 +193,16 @@ impl Trainer {
             let lr = schedule.lr_at(step);
             let dropout = key_for(c.seed, Stream::Dropout, step as u64)?;
             let grad_checkpoint = c.grad_checkpoint;
+            let (importance_sampling_level, top_entropy_quantile) =
+                (c.importance_sampling_level, c.top_entropy_quantile);
             let (outputs, grads) =
                 update::value_and_grad(&mut self.policy.model, &trainable, |m| {
                     let mode =
                         Mode::training(dropout.clone()).with_grad_checkpoint(grad_checkpoint);
-                    let logprobs = completion_logprobs(
+                    // The entropy comes from the same logits, under
+                    // stop-gradient: the metric, and the token selection of
+                    // top_entropy_quantile.
+                    let (logprobs, entropy) = completion_logprobs_and_entropy(
                         m,
                         &prompt_batch,
                         &completions,
@@ -202,7 +210,7 @@ impl Trainer {
                         temperature,
                         &mode,
                     )?;
-                    let out = grpo_loss(
+                    let out = grpo_loss_with(
                         &LossInputs {
                             logprobs: &logprobs,
                             old_logprobs: old_logprobs.as_ref(),
@@ -212,8 +220,16 @@ impl Trainer {
                             total_tokens: None,
                         },
                         &loss_config,
+                        &LossVariant {
+                            importance_sampling_level,
+                            top_entropy_quantile,
+                            entropy: Some(&entropy),
+                        },
                     )?;
-                    Ok(out.into_arrays())
+                    let mut arrays = out.into_arrays();
+                    // Last: the mean entropy over the tokens the loss counts.
+                    arrays.push(masked_mean(&entropy, &mask)?);
+                    Ok(arrays)
                 })?;
             let applied = update::apply(
                 &mut self.policy.model,
@@ -223,6 +239,8 @@ impl Trainer {
                 c.max_grad_norm,
                 lr,
             )?;
+            let mut outputs = outputs;
+            let entropy = outputs.pop().map(|e| e.item_exact::<f32>());
             let out = LossOutput::from_arrays(outputs)?;
             let m = out.metrics.values()?;
             learned = Learned {
@@ -230,6 +248,7 @@ impl Trainer {
                 kl: m.kl,
                 clip_fraction: m.clip_fraction,
                 ratio_mean: m.ratio_mean,
+                entropy,
                 grad_norm: applied.grad_norm,
                 lr,
                 skipped: learned.skipped || applied.skipped,
@@ -237,6 +256,18 @@ impl Trainer {
         }
         Ok(learned)
     }
+}
+
+/// The mean of `x` over the positions where `mask` is non-zero (0 when
+/// there are none).
+fn masked_mean(x: &Array, mask: &Array) -> Result<Array> {
+    let keep = mask.ne(Array::from_f32(0.0))?;
+    let total = mlx_rs::ops::select(&keep, x, Array::from_f32(0.0))?.sum(None)?;
+    let count = mlx_rs::ops::maximum(
+        keep.as_dtype(mlx_rs::Dtype::Float32)?.sum(None)?,
+        Array::from_f32(1.0),
+    )?;
+    Ok(total.divide(&count)?)
 }
 
 /// The mean of a reward over the rows where it applied; `None` when it

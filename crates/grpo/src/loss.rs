@@ -30,6 +30,8 @@ use mlx_rs::{ops, stop_gradient, Array, Dtype};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::importance_sampling::ImportanceSamplingLevel;
+use crate::loss_variant::LossVariant;
 
 /// How per-token losses `L_it` (with mask `m_it`, `B` rows) become one scalar.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -359,8 +361,45 @@ impl LossOutput {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn grpo_loss(inputs: &LossInputs<'_>, config: &LossConfig) -> Result<LossOutput> {
+    grpo_loss_with(inputs, config, &LossVariant::default())
+}
+
+/// [`grpo_loss`] with a [`LossVariant`]: GSPO's sequence-level ratio
+/// (`importance_sampling_level = sequence`) and the high-entropy token
+/// selection (`top_entropy_quantile < 1`), as TRL's `GRPOTrainer` computes
+/// them:
+///
+/// ```text
+/// sequence:  s_i = exp(Σ_t m_it (logp_it − old_it) / max(Σ_t m_it, 1))
+///            S_it = −min(s_i A_i, clip(s_i, 1 − ε, 1 + ε_high) A_i)
+/// entropy:   S_it ← S_it · [H_it >= quantile_{1−q}(H over counted tokens)]
+/// ```
+///
+/// The KL term and the aggregation are the plain loss's. With the
+/// sequence level, the ratio and clip metrics are means over completions
+/// (TRL's `masked_batch_mean` of a `[b, 1]` tensor), not over tokens.
+///
+/// # Errors
+///
+/// As [`grpo_loss`], plus those of [`LossVariant::validate`] and a
+/// [`Error::Shape`] for an `entropy` not shaped like `logprobs`.
+pub fn grpo_loss_with(
+    inputs: &LossInputs<'_>,
+    config: &LossConfig,
+    variant: &LossVariant<'_>,
+) -> Result<LossOutput> {
     config.validate()?;
+    variant.validate()?;
     let b = check_inputs(inputs)?;
+    if let Some(entropy) = variant.entropy {
+        if entropy.shape() != inputs.logprobs.shape() {
+            return Err(Error::Shape {
+                input: "entropy",
+                expected: format!("{:?}, the shape of logprobs", inputs.logprobs.shape()),
+                got: entropy.shape().to_vec(),
+            });
+        }
+    }
     if config.beta > 0.0 && inputs.ref_logprobs.is_none() {
         return Err(Error::MissingRefLogprobs { beta: config.beta });
     }
@@ -374,12 +413,25 @@ pub fn grpo_loss(inputs: &LossInputs<'_>, config: &LossConfig) -> Result<LossOut
         None => stop_gradient(logprobs)?,
     };
     let log_ratio = ops::select(&keep, logprobs.subtract(&old)?, &zero)?; // [b, t]
-    let ratio = log_ratio.exp()?;
+    let sequence = variant.importance_sampling_level == ImportanceSamplingLevel::Sequence;
+    let log_ratio = if sequence {
+        // The mean log-ratio of each completion's counted tokens: [b, 1].
+        let counts = ops::maximum(mask.sum_axis(1, true)?, Array::from_f32(1.0))?;
+        log_ratio.sum_axis(1, true)?.divide(&counts)?
+    } else {
+        log_ratio
+    };
+    let ratio = log_ratio.exp()?; // [b, t], or [b, 1] per sequence
     let advantages = inputs.advantages.expand_dims(1)?; // [b, 1]
     let (low, high) = (1.0 - config.epsilon, 1.0 + config.epsilon_high());
     let clipped = ops::clip(&ratio, (low, high))?;
     let surrogate = ops::minimum(ratio.multiply(&advantages)?, clipped.multiply(&advantages)?)?;
-    let mut per_token = surrogate.negative()?; // [b, t]
+    let mut per_token = ops::broadcast_to(surrogate.negative()?, logprobs.shape())?; // [b, t]
+    if variant.top_entropy_quantile < 1.0 {
+        let entropy = variant.entropy.expect("checked by validate");
+        let high_entropy = high_entropy_mask(entropy, &keep, variant.top_entropy_quantile)?;
+        per_token = ops::select(&high_entropy, &per_token, &zero)?;
+    }
 
     let kl = match inputs.ref_logprobs {
         Some(reference) => {
@@ -418,20 +470,56 @@ pub fn grpo_loss(inputs: &LossInputs<'_>, config: &LossConfig) -> Result<LossOut
         let x = ops::select(&keep, x, &zero)?;
         Ok(x.sum(None)?.divide(&token_count)?)
     };
+    // The ratio's statistics: over tokens, or over completions when there
+    // is one ratio per completion.
+    let ratio_mean = |x: &Array| -> Result<Array> {
+        if sequence {
+            Ok(x.mean(None)?)
+        } else {
+            masked_mean(x)
+        }
+    };
     let negative = advantages.lt(&zero)?; // [b, 1]
     let positive = advantages.gt(&zero)?;
     let is_low = ratio.lt(Array::from_f32(low))?.logical_and(&negative)?; // [b, t]
     let is_high = ratio.gt(Array::from_f32(high))?.logical_and(&positive)?;
     let is_clipped = is_low.logical_or(&is_high)?;
-    let fraction = |x: &Array| masked_mean(&x.as_dtype(Dtype::Float32)?);
+    let fraction = |x: &Array| ratio_mean(&x.as_dtype(Dtype::Float32)?);
     let metrics = LossMetrics {
-        ratio_mean: masked_mean(&ratio)?,
+        ratio_mean: ratio_mean(&ratio)?,
         clip_fraction_low: fraction(&is_low)?,
         clip_fraction_high: fraction(&is_high)?,
         clip_fraction: fraction(&is_clipped)?,
         kl: kl.as_ref().map(masked_mean).transpose()?,
     };
     Ok(LossOutput { loss, metrics })
+}
+
+/// TRL's `get_high_entropy_mask`: counted tokens whose entropy is at least
+/// the `1 - top` quantile of the counted tokens' entropies (linear
+/// interpolation, as `torch.quantile`), under stop-gradient. Computed on
+/// the device, without reading the entropies back: the counted values are
+/// sorted first (the others become +inf and sort last).
+fn high_entropy_mask(entropy: &Array, keep: &Array, top: f32) -> Result<Array> {
+    let entropy = stop_gradient(entropy)?;
+    let flat_keep = keep.reshape(&[-1])?;
+    let sorted = ops::sort(ops::select(
+        &flat_keep,
+        entropy.reshape(&[-1])?,
+        Array::from_f32(f32::INFINITY),
+    )?)?;
+    let n = flat_keep.as_dtype(Dtype::Float32)?.sum(None)?;
+    let last = ops::maximum(n.subtract(Array::from_f32(1.0))?, Array::from_f32(0.0))?;
+    let position = last.multiply(Array::from_f32(1.0 - top))?;
+    let (below, above) = (ops::floor(&position)?, ops::ceil(&position)?);
+    let at = |p: &Array| -> Result<Array> { Ok(sorted.take(p.as_dtype(Dtype::Int32)?)?) };
+    let (v_below, v_above) = (at(&below)?, at(&above)?);
+    let threshold = v_below.add(
+        v_above
+            .subtract(&v_below)?
+            .multiply(position.subtract(&below)?)?,
+    )?;
+    Ok(entropy.ge(&threshold)?.logical_and(keep)?)
 }
 
 /// Checks shapes and dtypes; returns the number of rows `b`.

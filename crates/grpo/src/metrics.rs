@@ -34,6 +34,11 @@ pub struct StepMetrics {
     pub clip_fraction: f32,
     /// Mean importance ratio.
     pub ratio_mean: f32,
+    /// Mean entropy (nats) of the policy's sampling distribution at the
+    /// completion tokens the loss counts, from the last update's pass (TRL's
+    /// `entropy`). `None` for supervised fine-tuning.
+    #[serde(default)]
+    pub entropy: Option<f32>,
     /// Global gradient norm before clipping.
     pub grad_norm: f32,
     /// Learning rate of the last update.
@@ -133,9 +138,12 @@ impl StepMetrics {
         let kl = self
             .kl
             .map_or_else(|| "off".to_string(), |k| format!("{k:.4}"));
+        let entropy = self
+            .entropy
+            .map_or_else(String::new, |e| format!(" | entropy: {e:.3}"));
         let _ = writeln!(
             s,
-            "  kl: {kl} | clip: {:.3} | grad norm: {:.3} | lr: {:.2e}",
+            "  kl: {kl} | clip: {:.3}{entropy} | grad norm: {:.3} | lr: {:.2e}",
             self.clip_fraction, self.grad_norm, self.learning_rate
         );
         let _ = write!(
@@ -222,6 +230,24 @@ pub fn truncate_after(path: &Path, last: usize) -> Result<()> {
 pub(crate) mod tests {
     use super::*;
 
+    #[test]
+    fn entropy_is_reported_and_logged_when_measured() {
+        let m = sample();
+        assert!(m.report().contains("| entropy: 1.500 |"), "{}", m.report());
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["entropy"], 1.5);
+        let sft = StepMetrics {
+            entropy: None,
+            ..sample()
+        };
+        assert!(!sft.report().contains("entropy"));
+        // Lines written before the metric existed still read.
+        let mut old = serde_json::to_value(&m).unwrap();
+        old.as_object_mut().unwrap().remove("entropy");
+        let read: StepMetrics = serde_json::from_value(old).unwrap();
+        assert_eq!(read.entropy, None);
+    }
+
     pub(crate) fn sample() -> StepMetrics {
         StepMetrics {
             iteration: 100,
@@ -236,6 +262,7 @@ pub(crate) mod tests {
             kl: Some(0.01),
             clip_fraction: 0.0,
             ratio_mean: 1.0,
+            entropy: Some(1.5),
             grad_norm: 0.5,
             learning_rate: 1e-5,
             completion_length: 12.5,

@@ -73,6 +73,7 @@ impl Trainer {
             kl: None,
             clip_fraction: 0.0,
             ratio_mean: 1.0,
+            entropy: None,
             grad_norm: applied.grad_norm,
             learning_rate: lr,
             completion_length: tokens as f32 / answers.len().max(1) as f32,

@@ -475,6 +475,7 @@ pub(crate) struct Learned {
     pub(crate) kl: Option<f32>,
     pub(crate) clip_fraction: f32,
     pub(crate) ratio_mean: f32,
+    pub(crate) entropy: Option<f32>,
     pub(crate) grad_norm: f32,
     pub(crate) lr: f32,
     pub(crate) skipped: bool,

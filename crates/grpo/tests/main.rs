@@ -8,5 +8,6 @@ mod loss_golden;
 mod loss_hand;
 mod loss_properties;
 mod loss_run;
+mod loss_variants;
 mod strategies;
 mod trainer;

@@ -293,3 +293,36 @@ fn a_full_fine_tune_measures_kl_against_its_starting_weights() {
     assert!(kl[0].abs() < 1e-6, "{kl:?}");
     assert!(kl[2] > 1e-6, "{kl:?}");
 }
+
+#[test]
+fn the_grpo_variants_train_and_log_the_entropy() {
+    use grpo::importance_sampling::ImportanceSamplingLevel;
+    use grpo::scale_rewards::ScaleRewards;
+    let model = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let policy = tiny_model(model.path());
+    let vocab = policy.model.config().vocab_size as f32;
+    let data = tasks(12);
+    let config = grpo::config::TrainConfig {
+        importance_sampling_level: ImportanceSamplingLevel::Sequence,
+        scale_rewards: ScaleRewards::Batch,
+        top_entropy_quantile: 0.5,
+        // A second update on the same rollouts, where ratios differ from 1.
+        num_iterations: 2,
+        ..quick_config(out.path())
+    };
+    config.validate().unwrap();
+    let mut trainer = Trainer::new(config, policy, &data, None, false, Objective::Grpo).unwrap();
+    let (summary, seen) = run_to_end(&mut trainer);
+    assert_eq!(summary.outcome, Outcome::Finished);
+    for m in &seen {
+        assert!(m.loss.is_finite() && m.ratio_mean.is_finite(), "{m:?}");
+        let e = m.entropy.expect("the entropy of every GRPO iteration");
+        assert!(e > 0.0 && e <= vocab.ln() + 1e-3, "{m:?}");
+    }
+    let logged = std::fs::read_to_string(out.path().join("metrics.jsonl")).unwrap();
+    for line in logged.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["entropy"].as_f64().is_some(), "{line}");
+    }
+}
