@@ -7,7 +7,7 @@ use mlx_rs::{ops, ops::indexing::IndexOp, stop_gradient, Array, Dtype};
 use crate::batch::PromptBatch;
 use crate::cache::repeat_rows;
 use crate::error::{Error, Result};
-use crate::logprobs::{token_logprobs, CompletionBatch};
+use crate::logprobs::CompletionBatch;
 use crate::mask::AttentionMask;
 use crate::mode::Mode;
 use crate::models::transformer::Transformer;
@@ -58,10 +58,42 @@ pub fn completion_logprobs_and_entropy(
     } else {
         first
     };
-    let logits = model.logits(&hidden)?;
-    let logprobs = token_logprobs(&logits, &completions.tokens, temperature)?;
-    let entropy = token_entropy(&logits, temperature)?;
+    logprobs_and_entropy(&model.logits(&hidden)?, &completions.tokens, temperature)
+}
+
+/// [`token_logprobs`](crate::logprobs::token_logprobs) and [`token_entropy`] sharing the scaled float32
+/// logits and their `logsumexp`: beside what the log-probs need, the
+/// entropy adds `softmax · logits`, one vocabulary-sized temporary.
+///
+/// The log-probs are computed as `token_logprobs` computes them (the same
+/// arithmetic, so the same numbers, which a test checks); the entropy
+/// reads the shared values through `stop_gradient`.
+///
+/// # Shapes
+/// `logits`: `[rows, len, vocab]`, `tokens`: `[rows, len]` → both `[rows, len]`.
+pub fn logprobs_and_entropy(
+    logits: &Array,
+    tokens: &Array,
+    temperature: f32,
+) -> Result<(Array, Array)> {
+    let mut logits = logits.as_dtype(Dtype::Float32)?;
+    if temperature > 0.0 && temperature != 1.0 {
+        logits = logits.multiply(Array::from_f32(1.0 / temperature))?;
+    }
+    let picked = logits
+        .take_along_axis(&tokens.expand_dims(-1)?, -1)?
+        .squeeze_axes(&[-1])?;
+    let log_z = logits.logsumexp_axis(-1, true)?; // [rows, len, 1]
+    let logprobs = picked.subtract(log_z.squeeze_axes(&[-1])?)?;
+    let entropy = entropy_of(&stop_gradient(&logits)?, &stop_gradient(&log_z)?)?;
     Ok((logprobs, entropy))
+}
+
+/// `log_z − Σ_v exp(l_v − log_z) · l_v` over the last axis.
+fn entropy_of(logits: &Array, log_z: &Array) -> Result<Array> {
+    let p = logits.subtract(log_z)?.exp()?;
+    let expected = p.multiply(logits)?.sum_axis(-1, false)?;
+    Ok(log_z.squeeze_axes(&[-1])?.subtract(expected)?)
 }
 
 /// Entropy in nats of `softmax(logits / temperature)` over the last axis,
@@ -76,14 +108,13 @@ pub fn token_entropy(logits: &Array, temperature: f32) -> Result<Array> {
         logits = logits.multiply(Array::from_f32(1.0 / temperature))?;
     }
     let log_z = logits.logsumexp_axis(-1, true)?;
-    let p = logits.subtract(&log_z)?.exp()?;
-    let expected = p.multiply(&logits)?.sum_axis(-1, false)?;
-    Ok(log_z.squeeze_axes(&[-1])?.subtract(expected)?)
+    entropy_of(&logits, &log_z)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logprobs::token_logprobs;
 
     #[test]
     fn entropy_matches_hand_computation() {
@@ -102,5 +133,29 @@ mod tests {
         let (a, b) = (1.0 / (1.0 + 3f32.sqrt()), 3f32.sqrt() / (1.0 + 3f32.sqrt()));
         let want = -(a * a.ln() + b * b.ln());
         assert!((h.as_slice::<f32>()[1] - want).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_shared_pass_has_the_gradient_of_token_logprobs_alone() {
+        use mlx_rs::transforms::value_and_grad;
+        let logits = Array::from_slice(&[0.3f32, -1.0, 2.0, 0.5, 1.5, 0.0, -0.5, 0.25], &[1, 2, 4]);
+        let tokens = Array::from_slice(&[2u32, 0], &[1, 2]);
+        let weights = Array::from_slice(&[1.0f32, -2.0], &[1, 2]);
+        // The entropy rides along as an auxiliary output; the log-probs keep
+        // the gradient token_logprobs gives them.
+        let shared = |x: &[Array]| -> std::result::Result<Vec<Array>, mlx_rs::error::Exception> {
+            let (lp, h) = logprobs_and_entropy(&x[0], &tokens, 0.7)
+                .map_err(|e| mlx_rs::error::Exception::custom(e.to_string()))?;
+            Ok(vec![lp.multiply(&weights)?.sum(None)?, h.sum(None)?])
+        };
+        let alone = |x: &[Array]| -> std::result::Result<Vec<Array>, mlx_rs::error::Exception> {
+            let lp = token_logprobs(&x[0], &tokens, 0.7)
+                .map_err(|e| mlx_rs::error::Exception::custom(e.to_string()))?;
+            Ok(vec![lp.multiply(&weights)?.sum(None)?])
+        };
+        let (v1, g1) = value_and_grad(shared)(std::slice::from_ref(&logits)).unwrap();
+        let (v2, g2) = value_and_grad(alone)(std::slice::from_ref(&logits)).unwrap();
+        assert_eq!(v1[0].item_exact::<f32>(), v2[0].item_exact::<f32>());
+        assert_eq!(g1[0].as_slice::<f32>(), g2[0].as_slice::<f32>());
     }
 }
