@@ -76,7 +76,6 @@ pub struct Checkpoint {
 /// let state = TrainerState {
 ///     step: 10,
 ///     seed: 0,
-///     rng_key: vec![0, 42],
 ///     data_cursor: serde_json::json!({ "epoch": 0, "position": 40 }),
 ///     config: serde_json::json!({ "learning_rate": 1e-5 }),
 ///     extra: Default::default(),
@@ -261,6 +260,8 @@ pub fn check_resume(
 
 /// Where training stands, saved as [`TRAINER_STATE_FILE`] in each checkpoint
 /// so that a resumed run continues with the same step, randomness and data.
+/// No random key is stored: every key is derived from `seed` and the
+/// iteration, so the seed restores the randomness.
 ///
 /// Fields this version does not know are kept in [`extra`](Self::extra) and
 /// written back, so older binaries do not drop newer state.
@@ -270,9 +271,6 @@ pub struct TrainerState {
     pub step: u64,
     /// The run's seed.
     pub seed: u64,
-    /// The MLX random key to continue from (`mlx_rs::random::key`'s two
-    /// `u32` words).
-    pub rng_key: Vec<u32>,
     /// The data loader's position, as the data crate serializes it.
     pub data_cursor: serde_json::Value,
     /// The resolved training configuration.

@@ -408,7 +408,6 @@ impl Trainer {
         let state = TrainerState {
             step: self.done as u64,
             seed: self.config.seed,
-            rng_key: Vec::new(),
             data_cursor: self.sampler.state(),
             config: serde_json::to_value(&self.config).expect("configs serialize"),
             extra: Default::default(),
