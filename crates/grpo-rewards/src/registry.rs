@@ -286,6 +286,9 @@ pub struct BatchScores {
     pub applied: Vec<Vec<bool>>,
     /// The weighted sum for each completion.
     pub total: Vec<f32>,
+    /// Whether the parser found at least one call in each completion (the
+    /// parse the rewards scored, so a caller need not parse again).
+    pub parseable: Vec<bool>,
 }
 
 impl RewardSet {
@@ -605,21 +608,22 @@ impl RewardSet {
                 Kind::One(r) => r.score(&eval),
                 Kind::Batch(_) => 0.0,
             });
-            inline
+            let values = inline
                 .rewards
                 .iter()
                 .map(|r| r.score(&eval))
                 .chain(custom)
-                .collect::<Vec<f32>>()
+                .collect::<Vec<f32>>();
+            (values, !eval.parsed.calls.is_empty())
         };
         #[cfg(feature = "rayon")]
-        let scored: Vec<Vec<f32>> = texts
+        let scored: Vec<(Vec<f32>, bool)> = texts
             .par_iter()
             .zip(references.par_iter())
             .map(|(c, r)| values(c, r))
             .collect();
         #[cfg(not(feature = "rayon"))]
-        let scored: Vec<Vec<f32>> = texts
+        let scored: Vec<(Vec<f32>, bool)> = texts
             .iter()
             .zip(references)
             .map(|(c, r)| values(c, r))
@@ -628,7 +632,9 @@ impl RewardSet {
         let mut per_reward = vec![Vec::with_capacity(scored.len()); self.weights.len()];
         let mut applied = vec![Vec::with_capacity(scored.len()); self.weights.len()];
         let mut total = Vec::with_capacity(scored.len());
-        for (row, s) in scored.into_iter().enumerate() {
+        let mut parseable = Vec::with_capacity(scored.len());
+        for (row, (s, parsed)) in scored.into_iter().enumerate() {
+            parseable.push(parsed);
             let mut inline_values = s.into_iter();
             let mut sum = 0.0;
             for (k, (column, applied)) in per_reward.iter_mut().zip(&mut applied).enumerate() {
@@ -653,6 +659,7 @@ impl RewardSet {
             per_reward,
             applied,
             total,
+            parseable,
         })
     }
 

@@ -102,8 +102,6 @@ pub struct Rollout {
     pub group_size: usize,
     /// Generated token ids per row.
     pub tokens: Vec<Vec<u32>>,
-    /// Sampling-time log-probs per row.
-    pub sampling_logprobs: Vec<Vec<f32>>,
     /// Decoded completion text per row (given tokens included).
     pub texts: Vec<String>,
     /// Token ranges of each row that were given rather than sampled
@@ -131,8 +129,6 @@ pub struct Rollout {
     pub parseable: Vec<bool>,
     /// Time spent generating.
     pub generation_time: Duration,
-    /// Time spent decoding and scoring.
-    pub scoring_time: Duration,
 }
 
 impl Rollout {
@@ -194,7 +190,6 @@ pub fn collect(
     let sampled = sample(policy, &prompts, &config, &opened, key)?;
     let generation_time = start.elapsed();
 
-    let start = Instant::now();
     let texts = policy.decode(&sampled.tokens)?;
     let references: Vec<&Reference> = prompts
         .references
@@ -230,15 +225,10 @@ pub fn collect(
             }
         }
     }
-    let parseable = scored
-        .iter()
-        .map(|t| !grpo_rewards::extract_function_calls(t).calls.is_empty())
-        .collect();
     let advantages = group_relative(&scores.total, group, &config.advantages)?;
     Ok(Rollout {
         group_size: group,
         tokens: sampled.tokens,
-        sampling_logprobs: sampled.logprobs,
         texts,
         forced: sampled.forced,
         recovered: sampled.recovered,
@@ -249,9 +239,8 @@ pub fn collect(
         rewards: scores.total,
         advantages: advantages.values,
         stats: advantages.stats,
-        parseable,
+        parseable: scores.parseable,
         generation_time,
-        scoring_time: start.elapsed(),
     })
 }
 
