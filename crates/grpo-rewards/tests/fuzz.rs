@@ -297,9 +297,21 @@ fn check_linear(scorer: &Scorer, large: usize) -> Vec<(String, f64)> {
     ];
     let mut ratios = Vec::new();
     for unit in units {
-        let at_small = ns_per_byte(scorer, unit, small);
-        let at_large = ns_per_byte(scorer, unit, large);
-        let ratio = at_large / at_small;
+        // Quadratic work gives 16× on every try; a busy machine gives a high
+        // ratio on one try and not the next, so the best of three tries counts.
+        let (mut at_small, mut at_large, mut ratio) = (0.0, 0.0, f64::INFINITY);
+        for _ in 0..3 {
+            let (s, l) = (
+                ns_per_byte(scorer, unit, small),
+                ns_per_byte(scorer, unit, large),
+            );
+            if l / s < ratio {
+                (at_small, at_large, ratio) = (s, l, l / s);
+            }
+            if ratio < 6.0 {
+                break;
+            }
+        }
         assert!(
             ratio < 6.0,
             "{unit:?}: {at_small:.1} ns/byte at {small} bytes, {at_large:.1} at {large}"
