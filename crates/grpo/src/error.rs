@@ -147,6 +147,29 @@ pub enum Error {
         message: String,
     },
 
+    /// The data cannot be trained on: no examples, or an example whose
+    /// expected answer does not parse.
+    #[error("{what}: {message}")]
+    InvalidData {
+        /// Which data (`training data`, `validation data`).
+        what: &'static str,
+        /// What is wrong, naming the example, and the fix.
+        message: String,
+    },
+
+    /// Training diverged: several updates in a row had a non-finite loss or
+    /// gradient, and were skipped.
+    #[error(
+        "{updates} updates in a row had a non-finite loss or gradient (iteration {iteration}); \
+         lower --learning-rate or --max-grad-norm, or check the data; the last checkpoint is intact"
+    )]
+    Diverged {
+        /// Skipped updates in a row.
+        updates: usize,
+        /// The iteration of the last one.
+        iteration: usize,
+    },
+
     /// The reward functions could not be resolved.
     #[error(transparent)]
     Rewards(#[from] grpo_rewards::Error),

@@ -28,7 +28,7 @@ pub struct TaskSet {
 impl TaskSet {
     /// Tokenizes every example's prompt (or its `messages`) and parses its
     /// answer. `what` names the data in errors (`training data`, …).
-    pub fn prepare(policy: &Policy, examples: &[Example], what: &str) -> Result<Self> {
+    pub fn prepare(policy: &Policy, examples: &[Example], what: &'static str) -> Result<Self> {
         let mut set = Self {
             prompts: Vec::with_capacity(examples.len()),
             references: Vec::with_capacity(examples.len()),
@@ -47,9 +47,9 @@ impl TaskSet {
                 }
                 None => policy.chat_tokens(&[json!({"role": "user", "content": ex.prompt})])?,
             };
-            let reference = ex.reference().map_err(|e| Error::InvalidConfig {
-                field: "answer",
-                message: format!("{what}, example {}: {e}", i + 1),
+            let reference = ex.reference().map_err(|e| Error::InvalidData {
+                what,
+                message: format!("example {}: its answer does not parse: {e}", i + 1),
             })?;
             set.prompts.push(tokens);
             set.references.push(reference);

@@ -128,6 +128,14 @@ impl Trainer {
         objective: Objective,
     ) -> Result<Self> {
         config.validate()?;
+        // Before any model or file work: nothing to train on is an error of
+        // the input, said at once.
+        if train_examples.is_empty() {
+            return Err(Error::InvalidData {
+                what: "training data",
+                message: "no examples; give a JSONL file with at least one record (see `mlx-grpo data validate`)".into(),
+            });
+        }
         let rewards = config.rewards()?;
         let phases = config.phase_plan()?;
         if phases.is_some() && objective == Objective::Sft {
@@ -201,12 +209,6 @@ impl Trainer {
                 )
             }
         };
-        if train_examples.is_empty() {
-            return Err(Error::InvalidConfig {
-                field: "data",
-                message: "the training data has no examples".into(),
-            });
-        }
         let mut train = TaskSet::prepare(&policy, train_examples, "training data")?;
         let val = val_examples
             .map(|v| TaskSet::prepare(&policy, v, "validation data"))
@@ -341,12 +343,9 @@ impl Trainer {
                 }
             }
             if nan_streak >= MAX_NAN_STREAK {
-                return Err(Error::InvalidConfig {
-                    field: "learning_rate",
-                    message: format!(
-                        "{MAX_NAN_STREAK} updates in a row had a non-finite loss or gradient (iteration {}); lower --learning-rate or --max-grad-norm, or check the data; the last checkpoint is intact",
-                        metrics.iteration
-                    ),
+                return Err(Error::Diverged {
+                    updates: MAX_NAN_STREAK,
+                    iteration: metrics.iteration,
                 });
             }
             self.done = metrics.iteration;

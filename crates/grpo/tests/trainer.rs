@@ -224,6 +224,39 @@ fn resuming_without_a_checkpoint_says_so() {
 }
 
 #[test]
+fn empty_training_data_is_refused_before_any_file_is_written() {
+    let model = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = out.path().join("run");
+    let policy = tiny_model(model.path());
+    let err = Trainer::new(
+        quick_config(&run),
+        policy,
+        &[],
+        None,
+        false,
+        Objective::Grpo,
+    )
+    .err()
+    .expect("nothing to train on");
+    assert!(
+        matches!(
+            err,
+            grpo::Error::InvalidData {
+                what: "training data",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("no examples"), "{err}");
+    assert!(
+        !run.exists(),
+        "no run directory for a run that cannot start"
+    );
+}
+
+#[test]
 fn sft_lowers_the_answer_loss() {
     let model = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
