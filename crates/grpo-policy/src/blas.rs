@@ -40,10 +40,31 @@ impl Drop for ThreadLimit {
     }
 }
 
+/// Whether [`pin_threads`] has fixed the count for the rest of the process.
+static PINNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keeps the BLAS thread count where it is for the rest of the process:
+/// [`limit_threads`] does nothing afterwards, so decoding runs on the same
+/// count as everything else.
+///
+/// The count is one setting for the whole process. A program that runs
+/// several models at once on different threads (a test harness, a server)
+/// would otherwise have one thread's decoding change the blocking, and so
+/// the rounding, of another thread's products in the middle of its work,
+/// and two identical runs would differ in the last bits. Pin before the
+/// first model work; it costs decoding its one-thread speed-up.
+pub fn pin_threads() {
+    PINNED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Limits the BLAS to at most `threads` threads until the guard is dropped,
 /// which puts back the count it replaced (guards nest). Work already
 /// queued may run under either count: evaluate it first when that matters.
+/// Does nothing once [`pin_threads`] has been called.
 pub fn limit_threads(threads: i32) -> ThreadLimit {
+    if PINNED.load(std::sync::atomic::Ordering::SeqCst) {
+        return ThreadLimit { restore: None };
+    }
     let threads = threads.max(1);
     let restore = imp::get().filter(|&now| now > threads);
     if restore.is_some() {

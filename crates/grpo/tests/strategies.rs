@@ -34,6 +34,8 @@ const ANSWER: &str = "calculate_factorial(n=5)";
 /// A 2-layer, hidden-64 Qwen2 with random weights and the fixture
 /// tokenizer (ChatML template, `<|im_end|>` ends a turn).
 fn policy() -> Policy {
+    // As `common::tiny_model`: one BLAS thread count for the whole binary.
+    grpo_policy::blas::pin_threads();
     let dir =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../grpo-policy/tests/data/tokenizer/fixture");
     let config = TransformerConfig::from_json(&json!({

@@ -16,7 +16,12 @@ fn tokenizer_fixture() -> PathBuf {
 }
 
 /// Writes a random tiny model with the test tokenizer into `dir`.
+///
+/// Pins the BLAS thread count first: the tests of this binary run models on
+/// several threads at once, and the runs compared for exact equality must
+/// not see another test's decoding change the count under them.
 pub fn tiny_model(dir: &Path) -> Policy {
+    grpo_policy::blas::pin_threads();
     let tok = tokenizer_fixture();
     for f in ["tokenizer.json", "tokenizer_config.json"] {
         std::fs::copy(tok.join(f), dir.join(f)).unwrap();
