@@ -4,6 +4,7 @@
 mod adapters;
 mod architectures;
 mod common;
+mod distributed;
 mod generation;
 mod gguf;
 mod grad_checkpoint;
