@@ -290,6 +290,12 @@ pub struct TrainArgs {
     /// checkpoints, logs and adapters are deleted first.
     #[arg(long, help_heading = "Output", conflicts_with = "resume")]
     pub force: bool,
+    /// Cut each iteration's --batch-size prompts into N shards, each
+    /// generated with its own random key and differentiated as one unit
+    /// [default: one per process]. A run of one process with
+    /// --rollout-shards N repeats a run on N processes (`mlx.launch`).
+    #[arg(long, help_heading = "Distributed")]
+    pub rollout_shards: Option<usize>,
 }
 
 /// `--train-type`.

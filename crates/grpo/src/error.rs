@@ -147,6 +147,13 @@ pub enum Error {
         message: String,
     },
 
+    /// The ranks of a data-parallel run disagree, or lost each other.
+    #[error("distributed training: {message}")]
+    Distributed {
+        /// What happened and what to do.
+        message: String,
+    },
+
     /// The reward functions could not be resolved.
     #[error(transparent)]
     Rewards(#[from] grpo_rewards::Error),
