@@ -107,7 +107,8 @@ pub struct TrainArgs {
     /// Training iterations [default: 1000].
     #[arg(long, help_heading = "Optimisation")]
     pub iters: Option<usize>,
-    /// Prompts per iteration [default: 4].
+    /// Prompts per iteration, over all processes of a distributed run
+    /// (each takes an equal share) [default: 4].
     #[arg(long, help_heading = "Optimisation")]
     pub batch_size: Option<usize>,
     /// Completions sampled per prompt; advantages compare them [default: 8].
