@@ -313,3 +313,51 @@ pub fn fingerprint(params: &BTreeMap<String, Array>) -> Result<u64> {
     }
     Ok(h)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_contiguous_whole_prompt_ranges_of_the_global_batch() {
+        let one = DataParallel::single();
+        assert_eq!(one.my_shards(4), vec![(0, 0..4)]);
+        let two = DataParallel::new(Group::single(), Some(2)).unwrap();
+        assert_eq!(two.my_shards(6), vec![(0, 0..3), (1, 3..6)]);
+        assert!(two.check_batch_size(6).is_ok());
+        let err = two.check_batch_size(5).unwrap_err().to_string();
+        assert!(err.contains("--batch-size 5"), "{err}");
+        assert!(err.contains("multiple of 2"), "{err}");
+    }
+
+    #[test]
+    fn zero_shards_are_refused() {
+        let err = DataParallel::new(Group::single(), Some(0))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rollout_shards"), "{err}");
+    }
+
+    #[test]
+    fn one_process_sums_and_gathers_to_its_own_values_and_averages_over_shards() {
+        let two = DataParallel::new(Group::single(), Some(2)).unwrap();
+        assert_eq!(two.sum(&[1.5, 2.0], "test").unwrap(), [1.5, 2.0]);
+        assert_eq!(two.gather(&[1.0, 2.0], 2, "test").unwrap(), [1.0, 2.0]);
+        assert!(!two.any(false).unwrap());
+        let grads = BTreeMap::from([("w".to_string(), Array::from_slice(&[2.0f32, -4.0], &[2]))]);
+        let (mean, exchange) = two.mean_gradients(grads).unwrap();
+        assert_eq!(mean["w"].as_slice::<f32>(), &[1.0, -2.0]);
+        assert_eq!(exchange, Exchange::default());
+    }
+
+    #[test]
+    fn fingerprints_change_with_any_value_or_name() {
+        let params = |name: &str, v: f32| {
+            BTreeMap::from([(name.to_string(), Array::from_slice(&[1.0f32, v], &[2]))])
+        };
+        let base = fingerprint(&params("a", 2.0)).unwrap();
+        assert_eq!(base, fingerprint(&params("a", 2.0)).unwrap());
+        assert_ne!(base, fingerprint(&params("a", 2.0 + 1e-6)).unwrap());
+        assert_ne!(base, fingerprint(&params("b", 2.0)).unwrap());
+    }
+}
