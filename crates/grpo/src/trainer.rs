@@ -1,9 +1,9 @@
 //! The GRPO training loop.
 //!
 //! Each iteration: draw `batch_size` prompts → sample `group_size`
-//! completions each in one batched pass ([`rollout::collect`]) → score them
+//! completions each in one batched pass ([`crate::rollout::collect`]) → score them
 //! and take group-relative advantages → `num_iterations` updates of the
-//! clipped objective ([`loss::grpo_loss`]) with AdamW → report, validate and
+//! clipped objective ([`crate::loss::grpo_loss`]) with AdamW → report, validate and
 //! checkpoint when due. Every random draw comes from the seed and the
 //! iteration number, so a resumed run repeats exactly what the interrupted
 //! one would have done.
