@@ -107,7 +107,8 @@ pub struct TrainArgs {
     /// Training iterations [default: 1000].
     #[arg(long, help_heading = "Optimisation")]
     pub iters: Option<usize>,
-    /// Prompts per iteration [default: 4].
+    /// Prompts per iteration, over all processes of a distributed run
+    /// (each takes an equal share) [default: 4].
     #[arg(long, help_heading = "Optimisation")]
     pub batch_size: Option<usize>,
     /// Completions sampled per prompt; advantages compare them [default: 8].
@@ -302,6 +303,12 @@ pub struct TrainArgs {
     /// checkpoints, logs and adapters are deleted first.
     #[arg(long, help_heading = "Output", conflicts_with = "resume")]
     pub force: bool,
+    /// Cut each iteration's --batch-size prompts into N shards, each
+    /// generated with its own random key and differentiated as one unit
+    /// [default: one per process]. A run of one process with
+    /// --rollout-shards N repeats a run on N processes (`mlx.launch`).
+    #[arg(long, help_heading = "Distributed")]
+    pub rollout_shards: Option<usize>,
 }
 
 /// `--train-type`.

@@ -16,6 +16,8 @@ pub struct Console {
     every: usize,
     /// Everything printed goes here too (the run's `train.log`).
     log: Option<std::fs::File>,
+    /// Prints nothing: a rank other than 0 of a data-parallel run.
+    silent: bool,
 }
 
 impl Console {
@@ -25,11 +27,24 @@ impl Console {
             bar: None,
             every: every.max(1),
             log,
+            silent: false,
+        }
+    }
+
+    /// A console that prints nothing (rank 0 of a data-parallel run
+    /// reports for all of them).
+    pub fn silent() -> Self {
+        Self {
+            silent: true,
+            ..Self::new(1, None)
         }
     }
 
     /// Prints a line above the bar (or plainly), and to the log.
     pub fn say(&mut self, text: &str) {
+        if self.silent {
+            return;
+        }
         match &self.bar {
             Some(bar) => bar.println(text),
             None => println!("{text}"),

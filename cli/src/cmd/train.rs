@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{bail, Context, Result};
+use grpo::data_parallel::DataParallel;
 use grpo::trainer::{Objective, Outcome, Trainer};
 use grpo_dataset::{load, LoadOptions, Loaded};
 use grpo_policy::policy::Policy;
@@ -14,6 +15,7 @@ use crate::{config_file, embedded, plot, ui, wandb};
 
 mod external;
 mod prompts;
+mod ranks;
 
 /// Skipped records named on standard error, per data set; the rest are
 /// counted (and `mlx-grpo data validate` lists the malformed ones).
@@ -70,15 +72,33 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
         &reward_names,
     )?;
     config.validate().context("invalid settings")?;
+    // Several processes under `mlx.launch` or `mpirun`: rank 0 writes the
+    // run's files and reports; the others only compute.
+    let dp = DataParallel::new(ranks::join()?, args.rollout_shards).context("invalid settings")?;
+    let main = dp.is_main();
     // The run directory: a file, a run to resume (its settings checked
     // against the checkpoint's) or one to replace with --force.
-    super::run_dir::prepare(&config, args.resume, args.force)?;
-    if config.wandb_project.is_some() {
+    if main || args.resume {
+        super::run_dir::prepare(&config, args.resume, args.force && main)?;
+    }
+    if config.wandb_project.is_some() && main {
         wandb::check()?;
     }
     let model = config.model.clone().expect("set above");
 
-    let mut console = ui::Console::new(config.steps_per_report, None);
+    let mut console = if main {
+        ui::Console::new(config.steps_per_report, None)
+    } else {
+        ui::Console::silent()
+    };
+    if dp.is_distributed() {
+        console.say(&format!(
+            "Data parallel: {} processes; each takes {} of the {} prompts of every iteration",
+            dp.ranks(),
+            config.batch_size / dp.ranks(),
+            config.batch_size
+        ));
+    }
     let mut train = load_data(&data, args.strict, "training")?;
     let mut val = config
         .val_data
@@ -110,15 +130,23 @@ pub fn run(args: TrainArgs, objective: Objective, stop: &AtomicBool) -> Result<E
     }
     let train = train.examples;
     let val = val.map(|v| v.examples);
-    let mut trainer = Trainer::new(
+    let mut trainer = Trainer::new_data_parallel(
         config.clone(),
         policy,
         &train,
         val.as_deref(),
         args.resume,
         objective,
+        dp,
     )
     .context("setting up the run")?;
+    if !main {
+        let summary = trainer.run(&mut ui::Fanout(Vec::new()), stop)?;
+        return Ok(match summary.outcome {
+            Outcome::Finished => ExitCode::SUCCESS,
+            Outcome::Interrupted => ExitCode::from(130),
+        });
+    }
 
     let yaml = config_file::to_yaml(&config)?;
     console.say(&format!("Settings:\n{}", indent(&yaml)));

@@ -318,6 +318,14 @@ pub enum Error {
         message: String,
     },
 
+    /// Joining the group of a data-parallel run, or a collective
+    /// operation on it, failed.
+    #[error("distributed training: {message}")]
+    Distributed {
+        /// What failed and what to check.
+        message: String,
+    },
+
     /// An MLX operation failed.
     #[error("mlx: {}", mlx_message(.0))]
     Mlx(#[from] mlx_rs::error::Exception),

@@ -5,8 +5,8 @@
 //!
 //! MLX implements the transform (`mlx::core::checkpoint`, exposed by mlx-c
 //! as `mlx_checkpoint`); mlx-rs 0.33 does not wrap it, so [`checkpoint`]
-//! does, over the raw mlx-c closure API. This is the only `unsafe` code of
-//! the workspace.
+//! does, over the raw mlx-c closure API ([`crate::distributed`] calls mlx-c
+//! directly the same way, for MLX's collectives).
 //!
 //! MLX differentiates a checkpointed function with respect to its inputs
 //! only: arrays it captures are constants. A checkpointed decoder layer

@@ -68,6 +68,7 @@ pub mod batch;
 pub mod blas;
 pub mod cache;
 pub mod config;
+pub mod distributed;
 pub mod embedding;
 pub mod entropy;
 pub mod error;

@@ -62,7 +62,8 @@ pub struct TrainConfig {
     /// Training iterations (optimizer steps per generation batch are
     /// `num_iterations`).
     pub iters: usize,
-    /// Prompts per iteration.
+    /// Prompts per iteration: the global batch, over all ranks of a
+    /// data-parallel run ([`crate::data_parallel`]).
     pub batch_size: usize,
     /// Completions sampled per prompt.
     pub group_size: usize,

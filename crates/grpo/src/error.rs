@@ -170,6 +170,13 @@ pub enum Error {
         iteration: usize,
     },
 
+    /// The ranks of a data-parallel run disagree, or lost each other.
+    #[error("distributed training: {message}")]
+    Distributed {
+        /// What happened and what to do.
+        message: String,
+    },
+
     /// The reward functions could not be resolved.
     #[error(transparent)]
     Rewards(#[from] grpo_rewards::Error),

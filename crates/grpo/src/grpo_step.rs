@@ -1,7 +1,14 @@
 //! One GRPO iteration: sample a group of completions per prompt, score
 //! them, and take `num_iterations` clipped-objective updates.
+//!
+//! The iteration's batch is cut into shards ([`crate::data_parallel`]):
+//! one for a run of one process, which is then exactly the plain loop. Each
+//! shard this rank handles is generated with its own key and differentiated
+//! as one unit; the update uses the mean gradient over all shards of all
+//! ranks, and the metrics describe the whole batch.
 
-use std::time::Instant;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use grpo_policy::adapters;
 use grpo_policy::batch::PromptBatch;
@@ -10,35 +17,189 @@ use grpo_policy::generate::FinishReason;
 use grpo_policy::logprobs::{completion_logprobs, CompletionBatch};
 use grpo_policy::mlx_rs::{self, transforms::eval, Array};
 use grpo_policy::mode::Mode;
+use grpo_policy::models::transformer::Transformer;
 use grpo_rewards::Reference;
 
-use crate::advantages::{batch_scaled, AdvantageConfig};
+use crate::advantages::{batch_scaled, group_relative, AdvantageConfig};
 use crate::error::Result;
-use crate::loss::{grpo_loss_with, LossInputs, LossOutput};
+use crate::loss::{grpo_loss_with, LossInputs, LossOutput, LossType};
 use crate::loss_variant::LossVariant;
-use crate::metrics::{StepMetrics, StrategyMetrics};
+use crate::metrics::{ParallelMetrics, StepMetrics, StrategyMetrics};
 use crate::rollout::{self, PromptSet, Rollout, RolloutConfig};
 use crate::scale_rewards::ScaleRewards;
 use crate::trainer::{key_for, Learned, Stream, Trainer};
 use crate::two_phase::Recovery;
 use crate::update;
 
+/// One shard's prompts and what was sampled for them.
+struct Shard {
+    prompts: Vec<Vec<u32>>,
+    rollout: Rollout,
+}
+
+/// What the loss of one shard needs, built once per iteration.
+struct ShardInputs {
+    prompt_batch: PromptBatch,
+    completions: CompletionBatch,
+    mask: Array,
+    advantages: Array,
+    ref_logprobs: Option<Array>,
+    old_logprobs: Option<Array>,
+    /// Loss tokens (the mask's sum).
+    tokens: f32,
+}
+
+/// The seed of shard `shard`'s random streams. A batch of one shard keeps
+/// the run's seed, so a run of one process draws what it always drew.
+fn shard_seed(seed: u64, shard: usize, shards: usize) -> u64 {
+    if shards == 1 {
+        seed
+    } else {
+        seed ^ (shard as u64 + 1).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+    }
+}
+
 impl Trainer {
     /// One GRPO iteration: rollouts, advantages, updates.
     pub(crate) fn grpo_iteration(&mut self) -> Result<StepMetrics> {
         let start = Instant::now();
         let iteration = self.done + 1;
+        let global = self.sampler.next_batch(self.config.batch_size);
+        let mut shards = Vec::new();
+        let mut generation_time = Duration::ZERO;
+        for (index, range) in self.dp.my_shards(global.len()) {
+            let batch = global[range].to_vec();
+            let shard = self.rollout_shard(&batch, iteration, index)?;
+            generation_time += shard.rollout.generation_time;
+            let c = &self.config;
+            if c.log_rollouts_every > 0 && iteration % c.log_rollouts_every == 0 {
+                self.log_rollouts(iteration, &batch, &shard.rollout)?;
+            }
+            shards.push(shard);
+        }
+        let (scaffold_ratio, _) = self.scaffolds(&global, iteration);
+
+        let train_start = Instant::now();
+        let learned = self.learn(&shards, iteration)?;
+        let train_time = train_start.elapsed().as_secs_f32();
+
+        // The whole batch's rows, in global order (rank by rank).
+        let names: Vec<String> = self.rewards.names().into_iter().map(String::from).collect();
+        let width = ROW_FIELDS + 2 * names.len();
+        let mut local = Vec::new();
+        for shard in &shards {
+            push_rows(&mut local, &shard.rollout);
+        }
+        let rows = self
+            .dp
+            .gather(&local, width, "collecting the batch's rewards")?;
+        let rows: Vec<&[f32]> = rows.chunks_exact(width).collect();
+        let local_prompt_tokens: usize = shards.iter().flat_map(|s| &s.prompts).map(Vec::len).sum();
         let c = &self.config;
-        let batch = self.sampler.next_batch(c.batch_size);
+        let peak = mlx_rs::memory::peak_memory()? as u64;
+        let (generation_s, train_s, prompt_tokens, peak_memory_bytes) = if self.dp.is_distributed()
+        {
+            let per_rank = self.dp.gather(
+                &[
+                    generation_time.as_secs_f32(),
+                    train_time,
+                    local_prompt_tokens as f32,
+                    peak as f32,
+                ],
+                4,
+                "collecting the ranks' timings",
+            )?;
+            let ranks: Vec<&[f32]> = per_rank.chunks_exact(4).collect();
+            let max = |i: usize| ranks.iter().map(|r| r[i]).fold(0.0f32, f32::max);
+            let sum = |i: usize| ranks.iter().map(|r| f64::from(r[i])).sum::<f64>();
+            (max(0), max(1), sum(2) as usize, max(3) as u64)
+        } else {
+            (
+                generation_time.as_secs_f32(),
+                train_time,
+                local_prompt_tokens,
+                peak,
+            )
+        };
+
+        let rewards: Vec<f32> = rows.iter().map(|r| r[0]).collect();
+        let stats = group_relative(&rewards, c.group_size, &AdvantageConfig::default())?.stats;
+        let n = rows.len().max(1) as f32;
+        let count = |i: usize| rows.iter().map(|r| f64::from(r[i])).sum::<f64>() as usize;
+        let sampled_tokens = count(1);
+        let total_tokens = count(2);
+        let thinking = c.thinking();
+        let strategy = StrategyMetrics {
+            phase: self.phase.map(|i| i + 1),
+            scaffold_ratio,
+            recovered: c.recovery_limit().map(|_| count(6)),
+            thinking_fraction: thinking.enforce.then(|| count(5) as f32 / n),
+        };
+        Ok(StepMetrics {
+            iteration,
+            iterations: c.iters,
+            loss: learned.loss,
+            mean_reward: stats.reward_mean,
+            reward_std: stats.reward_std,
+            rewards: {
+                let k_names = names.len();
+                names
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, name)| {
+                        let column: Vec<f32> = rows.iter().map(|r| r[ROW_FIELDS + k]).collect();
+                        let applied: Vec<bool> = rows
+                            .iter()
+                            .map(|r| r[ROW_FIELDS + k_names + k] != 0.0)
+                            .collect();
+                        (name, applied_mean(&column, &applied))
+                    })
+                    .collect()
+            },
+            kl: learned.kl,
+            clip_fraction: learned.clip_fraction,
+            ratio_mean: learned.ratio_mean,
+            entropy: learned.entropy,
+            grad_norm: learned.grad_norm,
+            learning_rate: learned.lr,
+            completion_length: sampled_tokens as f32 / n,
+            truncated_fraction: count(3) as f32 / n,
+            parseable_fraction: count(4) as f32 / n,
+            zero_variance_groups: stats.zero_variance_groups,
+            groups: stats.groups,
+            rollout_tokens_per_s: sampled_tokens as f32 / generation_s.max(1e-6),
+            train_tokens_per_s: (c.num_iterations * (prompt_tokens + total_tokens)) as f32
+                / train_s.max(1e-6),
+            step_s: start.elapsed().as_secs_f32(),
+            peak_memory_bytes,
+            skipped: learned.skipped,
+            strategy,
+            parallel: if self.dp.is_distributed() {
+                ParallelMetrics {
+                    ranks: Some(self.dp.ranks()),
+                    allreduce_s: Some(learned.allreduce_s),
+                    wait_s: Some(learned.wait_s),
+                }
+            } else {
+                ParallelMetrics::default()
+            },
+        })
+    }
+
+    /// Samples and scores the completions of shard `index` of the batch,
+    /// the prompts `batch`.
+    fn rollout_shard(&self, batch: &[usize], iteration: usize, index: usize) -> Result<Shard> {
+        let c = &self.config;
+        let seed = shard_seed(c.seed, index, self.dp.shards());
         let prompts: Vec<Vec<u32>> = batch
             .iter()
             .map(|&i| self.train.prompts[i].clone())
             .collect();
         let references: Vec<&Reference> =
             batch.iter().map(|&i| &self.train.references[i]).collect();
-        let (scaffold_ratio, scaffolds) = self.scaffolds(&batch, iteration);
+        let (_, scaffolds) = self.scaffolds(batch, iteration);
         let thinking = c.thinking();
-        let recovery_key = key_for(c.seed, Stream::Recovery, iteration as u64)?;
+        let recovery_key = key_for(seed, Stream::Recovery, iteration as u64)?;
         let recovery = c.recovery_limit().map(|limit| Recovery {
             samples_per_group: limit,
             answer_tokens: c.two_phase_answer_length,
@@ -63,80 +224,24 @@ impl Trainer {
                 thinking: &thinking,
                 recovery,
             },
-            &key_for(c.seed, Stream::Rollout, iteration as u64)?,
+            &key_for(seed, Stream::Rollout, iteration as u64)?,
         )?;
         if c.scale_rewards == ScaleRewards::Batch {
-            // One divisor for the whole batch, from every reward of it.
+            // One divisor for the shard's batch, from every reward of it (with
+            // several shards, each shard's own: advantages are computed where
+            // the groups are).
             rollout.advantages =
                 batch_scaled(&rollout.rewards, c.group_size, &AdvantageConfig::default())?.values;
         }
-        if c.log_rollouts_every > 0 && iteration % c.log_rollouts_every == 0 {
-            self.log_rollouts(iteration, &batch, &rollout)?;
-        }
-
-        let train_start = Instant::now();
-        let learned = self.learn(&prompts, &rollout, iteration)?;
-        let train_time = train_start.elapsed().as_secs_f32();
-        let prompt_tokens: usize = prompts.iter().map(Vec::len).sum();
-        let strategy = StrategyMetrics {
-            phase: self.phase.map(|i| i + 1),
-            scaffold_ratio,
-            recovered: recovery.map(|_| rollout.recovered.iter().filter(|r| **r).count()),
-            thinking_fraction: thinking.enforce.then(|| {
-                rollout.reasoned.iter().filter(|r| **r).count() as f32
-                    / rollout.rows().max(1) as f32
-            }),
-        };
-        let rows = rollout.rows().max(1) as f32;
-        let c = &self.config;
-        let reward_means = self
-            .rewards
-            .names()
-            .into_iter()
-            .zip(rollout.reward_columns.iter().zip(&rollout.reward_applied))
-            .map(|(n, (col, applied))| (n.to_string(), applied_mean(col, applied)))
-            .collect();
-        Ok(StepMetrics {
-            iteration,
-            iterations: c.iters,
-            loss: learned.loss,
-            mean_reward: rollout.stats.reward_mean,
-            reward_std: rollout.stats.reward_std,
-            rewards: reward_means,
-            kl: learned.kl,
-            clip_fraction: learned.clip_fraction,
-            ratio_mean: learned.ratio_mean,
-            entropy: learned.entropy,
-            grad_norm: learned.grad_norm,
-            learning_rate: learned.lr,
-            completion_length: rollout.sampled_tokens() as f32 / rows,
-            truncated_fraction: rollout.truncated_fraction(),
-            parseable_fraction: rollout.parseable.iter().filter(|p| **p).count() as f32 / rows,
-            zero_variance_groups: rollout.stats.zero_variance_groups,
-            groups: rollout.stats.groups,
-            rollout_tokens_per_s: rollout.sampled_tokens() as f32
-                / rollout.generation_time.as_secs_f32().max(1e-6),
-            train_tokens_per_s: (c.num_iterations * (prompt_tokens + rollout.total_tokens()))
-                as f32
-                / train_time.max(1e-6),
-            step_s: start.elapsed().as_secs_f32(),
-            peak_memory_bytes: mlx_rs::memory::peak_memory()? as u64,
-            skipped: learned.skipped,
-            strategy,
-        })
+        Ok(Shard { prompts, rollout })
     }
 
-    /// The `num_iterations` updates on one rollout.
-    fn learn(
-        &mut self,
-        prompts: &[Vec<u32>],
-        rollout: &Rollout,
-        iteration: usize,
-    ) -> Result<Learned> {
+    /// The tensors of one shard's loss, with the reference and old-policy
+    /// log-probs evaluated.
+    fn shard_inputs(&self, shard: &Shard) -> Result<ShardInputs> {
         let c = &self.config;
-        let group = c.group_size;
-        let temperature = c.temperature;
-        let prompt_batch = PromptBatch::new(prompts)?;
+        let rollout = &shard.rollout;
+        let prompt_batch = PromptBatch::new(&shard.prompts)?;
         let completions = CompletionBatch::new(&rollout.tokens);
         // Given tokens (scaffold, forced end of reasoning) carry no loss.
         let sampled = rollout.sampled_mask();
@@ -152,37 +257,74 @@ impl Trainer {
         };
         let advantages = Array::from_slice(&rollout.advantages, &[rollout.rows() as i32]);
         let model = &self.policy.model;
-        let ref_logprobs = if c.beta > 0.0 {
+        let logprobs = |m: &Transformer, mode: &Mode| -> Result<Array> {
             let lp = completion_logprobs(
-                self.reference.as_ref().unwrap_or(model),
+                m,
                 &prompt_batch,
                 &completions,
-                group,
-                temperature,
-                &Mode::reference(),
+                c.group_size,
+                c.temperature,
+                mode,
             )?;
             eval([&lp])?;
-            Some(lp)
+            Ok(lp)
+        };
+        let ref_logprobs = if c.beta > 0.0 {
+            Some(logprobs(
+                self.reference.as_ref().unwrap_or(model),
+                &Mode::reference(),
+            )?)
         } else {
             None
         };
         let old_logprobs = if c.num_iterations > 1 {
-            let lp = completion_logprobs(
-                model,
-                &prompt_batch,
-                &completions,
-                group,
-                temperature,
-                &Mode::inference(),
-            )?;
-            eval([&lp])?;
-            Some(lp)
+            Some(logprobs(model, &Mode::inference())?)
         } else {
             None
         };
+        let tokens = if self.dp.shards() > 1 {
+            mask.sum(None)?.item_exact::<f32>()
+        } else {
+            0.0
+        };
+        Ok(ShardInputs {
+            prompt_batch,
+            completions,
+            mask,
+            advantages,
+            ref_logprobs,
+            old_logprobs,
+            tokens,
+        })
+    }
+
+    /// The `num_iterations` updates on one rollout, each on the mean
+    /// gradient over every shard of the batch.
+    fn learn(&mut self, shards: &[Shard], iteration: usize) -> Result<Learned> {
+        let inputs: Vec<ShardInputs> = shards
+            .iter()
+            .map(|s| self.shard_inputs(s))
+            .collect::<Result<_>>()?;
+        let c = &self.config;
+        let group = c.group_size;
+        let temperature = c.temperature;
+        let several = self.dp.shards() > 1;
+        let local_tokens: f32 = inputs.iter().map(|s| s.tokens).sum();
+        // DAPO normalises by the tokens of the whole batch; each shard's
+        // loss is scaled so that the mean over shards is that loss.
+        let total_tokens = (several && c.loss_type == LossType::Dapo)
+            .then(|| -> Result<f32> {
+                let all = self
+                    .dp
+                    .sum(&[local_tokens], "counting the batch's tokens")?[0];
+                Ok((all / self.dp.shards() as f32).max(1.0))
+            })
+            .transpose()?;
         let loss_config = c.loss_config();
+        let (importance_sampling_level, top_entropy_quantile) =
+            (c.importance_sampling_level, c.top_entropy_quantile);
         let schedule = self.schedule_now();
-        let trainable: Vec<String> = adapters::trainable(model, &self.adapter_config)
+        let trainable: Vec<String> = adapters::trainable(&self.policy.model, &self.adapter_config)
             .into_iter()
             .map(|(n, _)| n)
             .collect();
@@ -193,44 +335,71 @@ impl Trainer {
             let lr = schedule.lr_at(step);
             let dropout = key_for(c.seed, Stream::Dropout, step as u64)?;
             let grad_checkpoint = c.grad_checkpoint;
-            let (importance_sampling_level, top_entropy_quantile) =
-                (c.importance_sampling_level, c.top_entropy_quantile);
-            let (outputs, grads) =
-                update::value_and_grad(&mut self.policy.model, &trainable, |m| {
-                    let mode =
-                        Mode::training(dropout.clone()).with_grad_checkpoint(grad_checkpoint);
-                    // The entropy comes from the same logits, under
-                    // stop-gradient: the metric, and the token selection of
-                    // top_entropy_quantile.
-                    let (logprobs, entropy) = completion_logprobs_and_entropy(
-                        m,
-                        &prompt_batch,
-                        &completions,
-                        group,
-                        temperature,
-                        &mode,
-                    )?;
-                    let out = grpo_loss_with(
-                        &LossInputs {
-                            logprobs: &logprobs,
-                            old_logprobs: old_logprobs.as_ref(),
-                            ref_logprobs: ref_logprobs.as_ref(),
-                            advantages: &advantages,
-                            mask: &mask,
-                            total_tokens: None,
-                        },
-                        &loss_config,
-                        &LossVariant {
-                            importance_sampling_level,
-                            top_entropy_quantile,
-                            entropy: Some(&entropy),
-                        },
-                    )?;
-                    let mut arrays = out.into_arrays();
-                    // Last: the mean entropy over the tokens the loss counts.
-                    arrays.push(masked_mean(&entropy, &mask)?);
-                    Ok(arrays)
-                })?;
+            let mut summed: Option<BTreeMap<String, Array>> = None;
+            let mut shard_outputs = Vec::with_capacity(inputs.len());
+            for shard in &inputs {
+                let (outputs, grads) =
+                    update::value_and_grad(&mut self.policy.model, &trainable, |m| {
+                        let mode =
+                            Mode::training(dropout.clone()).with_grad_checkpoint(grad_checkpoint);
+                        // The entropy comes from the same logits, under
+                        // stop-gradient: the metric, and the token selection
+                        // of top_entropy_quantile.
+                        let (logprobs, entropy) = completion_logprobs_and_entropy(
+                            m,
+                            &shard.prompt_batch,
+                            &shard.completions,
+                            group,
+                            temperature,
+                            &mode,
+                        )?;
+                        let out = grpo_loss_with(
+                            &LossInputs {
+                                logprobs: &logprobs,
+                                old_logprobs: shard.old_logprobs.as_ref(),
+                                ref_logprobs: shard.ref_logprobs.as_ref(),
+                                advantages: &shard.advantages,
+                                mask: &shard.mask,
+                                total_tokens,
+                            },
+                            &loss_config,
+                            &LossVariant {
+                                importance_sampling_level,
+                                top_entropy_quantile,
+                                entropy: Some(&entropy),
+                            },
+                        )?;
+                        let mut arrays = out.into_arrays();
+                        // Last: the mean entropy over the tokens the loss counts.
+                        arrays.push(masked_mean(&entropy, &shard.mask)?);
+                        Ok(arrays)
+                    })?;
+                summed = Some(match summed {
+                    None => grads,
+                    Some(acc) => {
+                        let acc = acc
+                            .into_iter()
+                            .map(|(name, a)| Ok((name.clone(), a.add(&grads[&name])?)))
+                            .collect::<Result<BTreeMap<_, _>>>()?;
+                        eval(acc.values())?;
+                        acc
+                    }
+                });
+                shard_outputs.push(outputs);
+            }
+            let summed = summed.expect("every rank has at least one shard");
+            let (grads, allreduce) = self.dp.mean_gradients(summed)?;
+            // The outputs of the update: the loss first, the entropy last.
+            let (outputs, reduced) = if several {
+                let reduced = self.reduce_loss_outputs(&inputs, shard_outputs)?;
+                let outputs = vec![
+                    Array::from_f32(reduced.loss),
+                    Array::from_f32(reduced.entropy),
+                ];
+                (outputs, Some(reduced))
+            } else {
+                (shard_outputs.pop().expect("one shard"), None)
+            };
             let applied = update::apply(
                 &mut self.policy.model,
                 &mut self.optimizer,
@@ -241,20 +410,105 @@ impl Trainer {
             )?;
             let mut outputs = outputs;
             let entropy = outputs.pop().map(|e| e.item_exact::<f32>());
-            let out = LossOutput::from_arrays(outputs)?;
-            let m = out.metrics.values()?;
+            let (loss, kl, clip_fraction, ratio_mean) = match reduced {
+                Some(r) => (r.loss, r.kl, r.clip_fraction, r.ratio_mean),
+                None => {
+                    let out = LossOutput::from_arrays(outputs)?;
+                    let m = out.metrics.values()?;
+                    (
+                        out.loss.item_exact::<f32>(),
+                        m.kl,
+                        m.clip_fraction,
+                        m.ratio_mean,
+                    )
+                }
+            };
             learned = Learned {
-                loss: out.loss.item_exact::<f32>(),
-                kl: m.kl,
-                clip_fraction: m.clip_fraction,
-                ratio_mean: m.ratio_mean,
+                loss,
+                kl,
+                clip_fraction,
+                ratio_mean,
                 entropy,
                 grad_norm: applied.grad_norm,
                 lr,
                 skipped: learned.skipped || applied.skipped,
+                allreduce_s: learned.allreduce_s + allreduce.all_sum.as_secs_f32(),
+                wait_s: learned.wait_s + allreduce.wait.as_secs_f32(),
             };
         }
         Ok(learned)
+    }
+
+    /// The loss (mean over shards) and the token-weighted means of the loss
+    /// metrics over every shard of every rank.
+    fn reduce_loss_outputs(
+        &self,
+        inputs: &[ShardInputs],
+        outputs: Vec<Vec<Array>>,
+    ) -> Result<Reduced> {
+        // [loss, ratio·t, clip·t, kl·t, t, entropy·t]
+        let mut sums = [0.0f32; 6];
+        let mut has_kl = false;
+        for (shard, mut out) in inputs.iter().zip(outputs) {
+            let entropy = out.pop().expect("the entropy is the last output");
+            sums[5] += entropy.item_exact::<f32>() * shard.tokens;
+            let out = LossOutput::from_arrays(out)?;
+            let m = out.metrics.values()?;
+            let t = shard.tokens;
+            sums[0] += out.loss.item_exact::<f32>();
+            sums[1] += m.ratio_mean * t;
+            sums[2] += m.clip_fraction * t;
+            if let Some(kl) = m.kl {
+                has_kl = true;
+                sums[3] += kl * t;
+            }
+            sums[4] += t;
+        }
+        let all = self.dp.sum(&sums, "reducing the loss")?;
+        let tokens = all[4].max(1.0);
+        Ok(Reduced {
+            loss: all[0] / self.dp.shards() as f32,
+            ratio_mean: all[1] / tokens,
+            clip_fraction: all[2] / tokens,
+            kl: has_kl.then(|| all[3] / tokens),
+            entropy: all[5] / tokens,
+        })
+    }
+}
+
+/// The loss metrics of an update, over the whole batch.
+struct Reduced {
+    loss: f32,
+    ratio_mean: f32,
+    clip_fraction: f32,
+    kl: Option<f32>,
+    entropy: f32,
+}
+
+/// Per-row fields [`push_rows`] writes before the reward columns: total
+/// reward, sampled tokens, all tokens, truncated, parseable, reasoned,
+/// recovered.
+const ROW_FIELDS: usize = 7;
+
+/// Appends each row of `rollout` as `ROW_FIELDS` numbers, then its reward
+/// columns, then whether each reward applied (1 or 0): the form in which
+/// the ranks exchange them.
+fn push_rows(out: &mut Vec<f32>, rollout: &Rollout) {
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    for row in 0..rollout.rows() {
+        let given: usize = rollout.forced[row].iter().map(|r| r.len()).sum();
+        let total = rollout.tokens[row].len();
+        out.extend([
+            rollout.rewards[row],
+            (total - given) as f32,
+            total as f32,
+            flag(rollout.finish[row] == FinishReason::Length),
+            flag(rollout.parseable[row]),
+            flag(rollout.reasoned[row]),
+            flag(rollout.recovered[row]),
+        ]);
+        out.extend(rollout.reward_columns.iter().map(|col| col[row]));
+        out.extend(rollout.reward_applied.iter().map(|a| flag(a[row])));
     }
 }
 

@@ -64,6 +64,7 @@ pub mod advantages;
 pub mod checkpoint;
 pub mod config;
 pub mod curriculum;
+pub mod data_parallel;
 mod error;
 pub mod eval;
 mod grpo_step;

@@ -66,6 +66,26 @@ pub struct StepMetrics {
     /// What the training strategies did (keys present only when in use).
     #[serde(flatten)]
     pub strategy: StrategyMetrics,
+    /// Data-parallel measurements (keys present only on several ranks).
+    #[serde(flatten)]
+    pub parallel: ParallelMetrics,
+}
+
+/// What a data-parallel run adds to an iteration's measurements; `None`
+/// (and absent from `metrics.jsonl`) in a run of one process.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ParallelMetrics {
+    /// Processes (ranks) that shared the batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranks: Option<usize>,
+    /// Seconds this iteration spent in the gradient all-sum with every rank
+    /// in step (rank 0's clock): the communication itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allreduce_s: Option<f32>,
+    /// Seconds rank 0 waited, gradient ready, for the slowest rank to
+    /// finish its rollout and backward pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_s: Option<f32>,
 }
 
 /// The measurements of the training strategies; each is `None` (and absent
@@ -175,7 +195,8 @@ impl StepMetrics {
 #[derive(Debug)]
 pub struct JsonlLog {
     path: PathBuf,
-    file: std::fs::File,
+    /// `None`: a log that writes nothing (a rank other than 0).
+    file: Option<std::fs::File>,
 }
 
 impl JsonlLog {
@@ -188,20 +209,31 @@ impl JsonlLog {
             .map_err(Error::io("opening", path))?;
         Ok(Self {
             path: path.to_path_buf(),
-            file,
+            file: Some(file),
         })
+    }
+
+    /// A log that writes nothing: the ranks of a data-parallel run other
+    /// than rank 0, which writes the run's files.
+    pub fn discard(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            file: None,
+        }
     }
 
     /// Writes `value` as one line.
     pub fn write<T: Serialize>(&mut self, value: &T) -> Result<()> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
         let mut line = serde_json::to_string(value).map_err(|source| Error::Json {
             path: self.path.clone(),
             source,
         })?;
         line.push('\n');
-        self.file
-            .write_all(line.as_bytes())
-            .and_then(|()| self.file.flush())
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.flush())
             .map_err(Error::io("writing", &self.path))
     }
 }
@@ -276,6 +308,7 @@ pub(crate) mod tests {
             peak_memory_bytes: 100_000_000,
             skipped: false,
             strategy: StrategyMetrics::default(),
+            parallel: ParallelMetrics::default(),
         }
     }
 

@@ -12,16 +12,20 @@ use grpo_policy::mlx_rs;
 use grpo_policy::mode::Mode;
 
 use crate::error::Result;
-use crate::metrics::StepMetrics;
+use crate::metrics::{ParallelMetrics, StepMetrics};
 use crate::trainer::{key_for, Stream, Trainer};
 use crate::update;
 
 impl Trainer {
-    /// One SFT iteration on `batch_size` examples.
+    /// One SFT iteration on `batch_size` examples; on several ranks, each
+    /// takes an equal share of them and the gradients are averaged.
     pub(crate) fn sft_iteration(&mut self) -> Result<StepMetrics> {
         let start = Instant::now();
         let iteration = self.done + 1;
-        let batch = self.sampler.next_batch(self.config.batch_size);
+        let global = self.sampler.next_batch(self.config.batch_size);
+        let share = global.len() / self.dp.ranks();
+        let rank = self.dp.rank();
+        let batch = &global[rank * share..(rank + 1) * share];
         let targets = self
             .train
             .targets
@@ -53,6 +57,14 @@ impl Trainer {
                 .divide(completions.mask.sum(None)?)?;
             Ok(vec![nll])
         })?;
+        let (grads, allreduce) = self.dp.mean_over_ranks(grads)?;
+        let outputs = if self.dp.is_distributed() {
+            let loss = outputs[0].item_exact::<f32>();
+            let all = self.dp.sum(&[loss], "reducing the loss")?[0];
+            vec![mlx_rs::Array::from_f32(all / self.dp.ranks() as f32)]
+        } else {
+            outputs
+        };
         let applied = update::apply(
             &mut self.policy.model,
             &mut self.optimizer,
@@ -87,6 +99,15 @@ impl Trainer {
             peak_memory_bytes: mlx_rs::memory::peak_memory()? as u64,
             skipped: applied.skipped,
             strategy: Default::default(),
+            parallel: if self.dp.is_distributed() {
+                ParallelMetrics {
+                    ranks: Some(self.dp.ranks()),
+                    allreduce_s: Some(allreduce.all_sum.as_secs_f32()),
+                    wait_s: Some(allreduce.wait.as_secs_f32()),
+                }
+            } else {
+                ParallelMetrics::default()
+            },
         })
     }
 }

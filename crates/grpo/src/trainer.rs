@@ -1,9 +1,9 @@
 //! The GRPO training loop.
 //!
 //! Each iteration: draw `batch_size` prompts → sample `group_size`
-//! completions each in one batched pass ([`rollout::collect`]) → score them
+//! completions each in one batched pass ([`crate::rollout::collect`]) → score them
 //! and take group-relative advantages → `num_iterations` updates of the
-//! clipped objective ([`loss::grpo_loss`]) with AdamW → report, validate and
+//! clipped objective ([`crate::loss::grpo_loss`]) with AdamW → report, validate and
 //! checkpoint when due. Every random draw comes from the seed and the
 //! iteration number, so a resumed run repeats exactly what the interrupted
 //! one would have done.
@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::checkpoint::{self, TrainerState};
 use crate::config::TrainConfig;
+use crate::data_parallel::DataParallel;
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalLine, EvalOptions, EvalReport};
 use crate::metrics::{truncate_after, JsonlLog, StepMetrics};
@@ -77,6 +78,8 @@ pub struct Trainer {
     /// The training phases, and the one in force.
     pub(crate) phases: Option<PhasePlan>,
     pub(crate) phase: Option<usize>,
+    /// The ranks sharing each batch (one process: a group of one).
+    pub(crate) dp: DataParallel,
     resumed_from: Option<PathBuf>,
     metrics_log: JsonlLog,
     rollout_log: JsonlLog,
@@ -121,13 +124,37 @@ impl Trainer {
     /// data, and opens the logs.
     pub fn new(
         config: TrainConfig,
-        mut policy: Policy,
+        policy: Policy,
         train_examples: &[Example],
         val_examples: Option<&[Example]>,
         resume: bool,
         objective: Objective,
     ) -> Result<Self> {
+        Self::new_data_parallel(
+            config,
+            policy,
+            train_examples,
+            val_examples,
+            resume,
+            objective,
+            DataParallel::single(),
+        )
+    }
+
+    /// [`Trainer::new`] for one rank of a data-parallel run: every rank
+    /// calls it with the same arguments. Only rank 0 creates, truncates or
+    /// writes files; the others read the checkpoint to resume from.
+    pub fn new_data_parallel(
+        config: TrainConfig,
+        mut policy: Policy,
+        train_examples: &[Example],
+        val_examples: Option<&[Example]>,
+        resume: bool,
+        objective: Objective,
+        dp: DataParallel,
+    ) -> Result<Self> {
         config.validate()?;
+        dp.check_batch_size(config.batch_size)?;
         // Before any model or file work: nothing to train on is an error of
         // the input, said at once.
         if train_examples.is_empty() {
@@ -145,7 +172,9 @@ impl Trainer {
             });
         }
         let root = config.adapter_path.clone();
-        std::fs::create_dir_all(&root).map_err(Error::io("creating", &root))?;
+        if dp.is_main() {
+            std::fs::create_dir_all(&root).map_err(Error::io("creating", &root))?;
+        }
         let latest = if resume {
             let found = checkpoint::latest(&checkpoints_dir(&root))?;
             Some(found.ok_or_else(|| Error::Checkpoint {
@@ -187,6 +216,7 @@ impl Trainer {
                     adapter_config.lora_parameters = saved.lora_parameters.clone();
                 }
                 let state = TrainerState::read(dir)?;
+                check_same_layout(dir, &state, &dp)?;
                 let sampler = BatchSampler::restore(
                     &state.data_cursor,
                     &train_kinds,
@@ -217,7 +247,9 @@ impl Trainer {
         let metrics_path = root.join("metrics.jsonl");
         let rollouts_path = root.join("rollouts.jsonl");
         let eval_path = root.join("eval.jsonl");
-        if resume {
+        if !dp.is_main() {
+            // Rank 0 writes the logs.
+        } else if resume {
             for p in [&metrics_path, &rollouts_path, &eval_path] {
                 truncate_after(p, done)?;
             }
@@ -231,11 +263,18 @@ impl Trainer {
         if objective == Objective::Sft || config.curriculum_enabled {
             train.add_targets(&policy, train_examples)?;
         }
+        let open = |p: &Path| {
+            if dp.is_main() {
+                JsonlLog::append(p)
+            } else {
+                Ok(JsonlLog::discard(p))
+            }
+        };
         Ok(Self {
             objective,
-            metrics_log: JsonlLog::append(&metrics_path)?,
-            rollout_log: JsonlLog::append(&rollouts_path)?,
-            eval_log: JsonlLog::append(&eval_path)?,
+            metrics_log: open(&metrics_path)?,
+            rollout_log: open(&rollouts_path)?,
+            eval_log: open(&eval_path)?,
             config,
             policy,
             adapter_config,
@@ -248,6 +287,7 @@ impl Trainer {
             done,
             phases,
             phase: None,
+            dp,
             resumed_from: latest,
         })
     }
@@ -302,7 +342,14 @@ impl Trainer {
         let mut last_checkpoint = None;
         mlx_rs::memory::reset_peak_memory()?;
         while self.done < self.config.iters {
-            if stop.load(Ordering::SeqCst) {
+            let stopping = stop.load(Ordering::SeqCst);
+            // Every rank stops at the same iteration, whichever saw Ctrl-C.
+            let stopping = if self.dp.is_distributed() {
+                self.dp.any(stopping)?
+            } else {
+                stopping
+            };
+            if stopping {
                 let dir = self.save()?;
                 observer.on_checkpoint(self.done, &dir);
                 return Ok(TrainSummary {
@@ -379,9 +426,10 @@ impl Trainer {
         }
     }
 
-    /// Scores the validation data (greedy), if there is any.
+    /// Scores the validation data (greedy), if there is any; on rank 0
+    /// only, which writes the results.
     fn validate(&mut self) -> Result<Option<EvalReport>> {
-        let Some(val) = &self.val else {
+        let Some(val) = self.val.as_ref().filter(|_| self.dp.is_main()) else {
             return Ok(None);
         };
         let examples = val.eval_examples(self.config.val_examples);
@@ -402,14 +450,38 @@ impl Trainer {
     /// Writes a checkpoint (adapters, optimizer, state) under
     /// `adapter_path/checkpoints/step-N`, then the adapters at `adapter_path`
     /// itself, where `mlx_lm.load(..., adapter_path=...)` looks.
+    ///
+    /// On several ranks, every rank calls it: they compare fingerprints of
+    /// their parameters first (an error if they differ), and rank 0 alone
+    /// writes, recording the ranks, shards and fingerprints in the state.
     fn save(&self) -> Result<PathBuf> {
         let root = &self.config.adapter_path;
+        let mut extra = serde_json::Map::new();
+        if self.dp.shards() > 1 {
+            let trained: std::collections::BTreeMap<String, Array> =
+                adapters::trainable(&self.policy.model, &self.adapter_config)
+                    .into_iter()
+                    .collect();
+            let fingerprints = self.dp.same_parameters(&trained)?;
+            extra.insert("ranks".into(), self.dp.ranks().into());
+            extra.insert("rollout_shards".into(), self.dp.shards().into());
+            extra.insert(
+                "parameter_fingerprints".into(),
+                fingerprints
+                    .iter()
+                    .map(|h| serde_json::Value::String(format!("{h:016x}")))
+                    .collect(),
+            );
+        }
+        if !self.dp.is_main() {
+            return Ok(checkpoints_dir(root).join(format!("step-{}", self.done)));
+        }
         let state = TrainerState {
             step: self.done as u64,
             seed: self.config.seed,
             data_cursor: self.sampler.state(),
             config: serde_json::to_value(&self.config).expect("configs serialize"),
-            extra: Default::default(),
+            extra,
         };
         let keep = std::num::NonZeroUsize::new(self.config.keep_checkpoints);
         let dir = checkpoint::save(
@@ -457,6 +529,49 @@ impl Trainer {
     }
 }
 
+/// Refuses to resume from a checkpoint of a run with another number of
+/// ranks or shards: the batch would be cut differently from the iteration
+/// on, and the ranks' data positions would not match.
+fn check_same_layout(dir: &Path, state: &TrainerState, dp: &DataParallel) -> Result<()> {
+    let saved = |key: &str| {
+        state
+            .extra
+            .get(key)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(1) as usize
+    };
+    let (ranks, shards) = (saved("ranks"), saved("rollout_shards"));
+    let processes = |n: usize| {
+        if n == 1 {
+            "1 process".to_string()
+        } else {
+            format!("{n} processes")
+        }
+    };
+    if ranks != dp.ranks() {
+        return Err(Error::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "written by a run on {} and this one has {}: resume on {} (`mlx.launch` with {ranks} hosts{}), or start a new run in another --adapter-path",
+                processes(ranks),
+                processes(dp.ranks()),
+                processes(ranks),
+                if ranks == 1 { ", or no mlx.launch at all" } else { "" },
+            ),
+        });
+    }
+    if shards != dp.shards() {
+        return Err(Error::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "written by a run with --rollout-shards {shards} and this one has {}: resume with --rollout-shards {shards}",
+                dp.shards()
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn key_seed(seed: u64, stream: Stream) -> u64 {
     seed.wrapping_add(stream as u64)
 }
@@ -477,6 +592,10 @@ pub(crate) struct Learned {
     pub(crate) grad_norm: f32,
     pub(crate) lr: f32,
     pub(crate) skipped: bool,
+    /// Seconds spent in the gradient all-sum (several ranks only).
+    pub(crate) allreduce_s: f32,
+    /// Seconds spent waiting for the slowest rank before it.
+    pub(crate) wait_s: f32,
 }
 
 #[derive(Serialize)]
