@@ -2,13 +2,11 @@
 //! log-probs of the same forward pass: the `entropy` of the training log
 //! and the input of TRL's `top_entropy_quantile` token selection.
 
-use mlx_rs::{ops, ops::indexing::IndexOp, stop_gradient, Array, Dtype};
+use mlx_rs::{stop_gradient, Array, Dtype};
 
 use crate::batch::PromptBatch;
-use crate::cache::repeat_rows;
-use crate::error::{Error, Result};
-use crate::logprobs::CompletionBatch;
-use crate::mask::AttentionMask;
+use crate::error::Result;
+use crate::logprobs::{completion_hidden, CompletionBatch};
 use crate::mode::Mode;
 use crate::models::transformer::Transformer;
 
@@ -29,35 +27,7 @@ pub fn completion_logprobs_and_entropy(
     temperature: f32,
     mode: &Mode,
 ) -> Result<(Array, Array)> {
-    let rows = prompts.rows() * group_size;
-    if completions.rows() != rows {
-        return Err(Error::config(
-            "completions",
-            format!(
-                "{} rows for {} prompts × group of {group_size}",
-                completions.rows(),
-                prompts.rows()
-            ),
-        ));
-    }
-    // The forward pass of `completion_logprobs`, step for step.
-    let mut cache = model.new_cache();
-    let mask = AttentionMask::padded_causal(&prompts.pads, 0, prompts.len());
-    let hidden = model.hidden(&prompts.tokens, &mut cache, &mask, mode)?;
-    let first = repeat_rows(&hidden.index((.., -1.., ..)), group_size as i32)?;
-    let len = completions.tokens.shape()[1];
-    let hidden = if len > 1 {
-        for c in &mut cache {
-            c.repeat_rows(group_size as i32)?;
-        }
-        let pads = prompts.repeated_pads(group_size);
-        let inputs = completions.tokens.index((.., ..len - 1));
-        let mask = AttentionMask::padded_causal(&pads, prompts.len(), len - 1);
-        let rest = model.hidden(&inputs, &mut cache, &mask, mode)?;
-        ops::concatenate(&[first, rest], 1)?
-    } else {
-        first
-    };
+    let hidden = completion_hidden(model, prompts, completions, group_size, mode)?;
     logprobs_and_entropy(&model.logits(&hidden)?, &completions.tokens, temperature)
 }
 

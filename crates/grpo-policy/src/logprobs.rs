@@ -69,6 +69,26 @@ pub fn completion_logprobs(
     temperature: f32,
     mode: &Mode,
 ) -> Result<Array> {
+    let hidden = completion_hidden(model, prompts, completions, group_size, mode)?;
+    token_logprobs(&model.logits(&hidden)?, &completions.tokens, temperature)
+}
+
+/// The last hidden states that predict each completion token: the prompts
+/// run once as a left-padded batch, their caches repeated for the group,
+/// then all completions but their last token in one block. What
+/// [`completion_logprobs`] and
+/// [`completion_logprobs_and_entropy`](crate::entropy::completion_logprobs_and_entropy)
+/// put the output head on.
+///
+/// # Shapes
+/// → `[prompts * group_size, completion_len, hidden]`.
+pub fn completion_hidden(
+    model: &Transformer,
+    prompts: &PromptBatch,
+    completions: &CompletionBatch,
+    group_size: usize,
+    mode: &Mode,
+) -> Result<Array> {
     let rows = prompts.rows() * group_size;
     if completions.rows() != rows {
         return Err(Error::config(
@@ -86,7 +106,7 @@ pub fn completion_logprobs(
     let first = repeat_rows(&hidden.index((.., -1.., ..)), group_size as i32)?; // [rows, 1, hidden]
 
     let len = completions.tokens.shape()[1];
-    let hidden = if len > 1 {
+    if len > 1 {
         for c in &mut cache {
             c.repeat_rows(group_size as i32)?;
         }
@@ -94,11 +114,10 @@ pub fn completion_logprobs(
         let inputs = completions.tokens.index((.., ..len - 1)); // [rows, len - 1]
         let mask = AttentionMask::padded_causal(&pads, prompts.len(), len - 1);
         let rest = model.hidden(&inputs, &mut cache, &mask, mode)?;
-        ops::concatenate(&[first, rest], 1)? // [rows, len, hidden]
+        Ok(ops::concatenate(&[first, rest], 1)?) // [rows, len, hidden]
     } else {
-        first
-    };
-    token_logprobs(&model.logits(&hidden)?, &completions.tokens, temperature)
+        Ok(first)
+    }
 }
 
 /// `log_softmax(logits / temperature)` at `tokens`, without materialising the
