@@ -15,30 +15,16 @@
 //! `GRPO_STEP_ITERS=N` sets the SmolLM2 iterations (default 4, the first
 //! one a warm-up that is not counted).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use grpo::config::TrainConfig;
 use grpo::metrics::StepMetrics;
 use grpo::observer::Observer;
 use grpo::trainer::{Objective, Trainer};
+use grpo_benches::{cpu_s, root};
 use grpo_dataset::{load, LoadOptions};
 use grpo_policy::policy::Policy;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// This process's user + system CPU seconds (Linux `/proc`; 0 elsewhere).
-fn cpu_s() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 /// CPU seconds of each iteration, taken at each report.
 struct Timed {

@@ -21,6 +21,7 @@ use grpo::loss::{grpo_loss, LossInputs};
 use grpo::optimizer::{clip_grad_norm, AdamW};
 use grpo::tasks::TaskSet;
 use grpo::update;
+use grpo_benches::{cpu_s, root};
 use grpo_dataset::{load, LoadOptions};
 use grpo_policy::adapters;
 use grpo_policy::batch::PromptBatch;
@@ -39,24 +40,6 @@ const TOKENS: usize = 64;
 const REPEATS: usize = 3;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// This process's user + system CPU seconds (Linux `/proc`; 0 elsewhere).
-fn cpu_s() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th fields of the line, in clock ticks (100 per second on
-    // Linux).
-    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 /// Peak resident set size of this process so far, in bytes.
 fn rss_peak() -> u64 {
