@@ -22,6 +22,7 @@
 //! so a larger `n` with the same seed extends a smaller run.
 
 mod catalogue;
+mod execute;
 mod fill;
 mod functions;
 mod kind;
@@ -35,6 +36,7 @@ use crate::prompt::{build_prompt, JsonStyle};
 use crate::record::Example;
 use crate::rng::SplitMix64;
 use catalogue::{Domain, Function};
+pub use execute::{execute, tools};
 use fill::{fill, FilledCall};
 pub use kind::{Kind, KindMix};
 
