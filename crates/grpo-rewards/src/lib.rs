@@ -383,6 +383,7 @@ mod assign;
 mod call;
 mod compare;
 mod error;
+mod final_answer;
 mod parse;
 mod reference;
 mod registry;
@@ -394,6 +395,7 @@ pub use compare::{
     ParamCheck, StringMode, Verdict,
 };
 pub use error::{AnswerProblem, Error, Result};
+pub use final_answer::{AnswerMatch, FinalAnswer, DEFAULT_TOLERANCE};
 pub use parse::{
     extract_function_calls, parse_literal, Format, Formats, ParseError, ParseErrorKind,
     ParseResult, Reasoning, MAX_DEPTH, MAX_INPUT_BYTES,
