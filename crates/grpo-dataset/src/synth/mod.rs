@@ -56,6 +56,11 @@ pub struct SynthConfig {
     pub json_style: JsonStyle,
     /// The most calls in a parallel answer (at least 2).
     pub max_parallel_calls: usize,
+    /// Give one-call tasks whose tool result is a single number a
+    /// `final_answer`: that number, as [`execute`] computes it (and
+    /// `mlx-grpo tools serve synth` returns it), so that answering needs
+    /// the tool's result. The records are otherwise the same.
+    pub final_answers: bool,
 }
 
 impl Default for SynthConfig {
@@ -67,6 +72,7 @@ impl Default for SynthConfig {
             mix: KindMix::default(),
             json_style: JsonStyle::Pretty,
             max_parallel_calls: 3,
+            final_answers: false,
         }
     }
 }
@@ -194,7 +200,28 @@ fn task(
         }
     };
     let query = join_sentences(calls.iter().map(|c| c.query.as_str()), rng);
-    assemble(kind, &listed, &calls, query, config)
+    let mut ex = assemble(kind, &listed, &calls, query, config);
+    if let ([call], true) = (calls.as_slice(), config.final_answers) {
+        ex.final_answer = numeric_result(call);
+    }
+    ex
+}
+
+/// The call's result when it is one number (`{"factorial": 720}`, or
+/// `{"amount": 92.5, "currency": "EUR"}` whose only number is the
+/// amount); `None` for results with no number or several.
+fn numeric_result(call: &FilledCall) -> Option<Value> {
+    let args: Map<String, Value> = call
+        .args
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let result = execute(call.function.name, &args).ok()?;
+    let mut numbers = result.as_object()?.values().filter(|v| v.is_number());
+    match (numbers.next(), numbers.next()) {
+        (Some(n), None) => Some(n.clone()),
+        _ => None,
+    }
 }
 
 /// A function satisfying `keep`, or any function when none does.
