@@ -207,9 +207,11 @@ fn task(
     ex
 }
 
-/// The call's result when it is one number (`{"factorial": 720}`, or
-/// `{"amount": 92.5, "currency": "EUR"}` whose only number is the
-/// amount); `None` for results with no number or several.
+/// The call's result when it is one number: the result's only field
+/// that does not repeat an argument (`{"factorial": 720}`, or
+/// `{"amount": 92.0, "currency": "EUR"}` for a call with
+/// `to_currency="EUR"`). `None` when the new information is not exactly
+/// one number (`is_prime`'s boolean, a weather report).
 fn numeric_result(call: &FilledCall) -> Option<Value> {
     let args: Map<String, Value> = call
         .args
@@ -217,9 +219,17 @@ fn numeric_result(call: &FilledCall) -> Option<Value> {
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
     let result = execute(call.function.name, &args).ok()?;
-    let mut numbers = result.as_object()?.values().filter(|v| v.is_number());
-    match (numbers.next(), numbers.next()) {
-        (Some(n), None) => Some(n.clone()),
+    let echoes = |v: &Value| {
+        args.values().any(|a| a == v)
+            || call
+                .function
+                .params
+                .iter()
+                .any(|p| p.default.is_some_and(|d| d.to_json() == *v))
+    };
+    let mut new = result.as_object()?.values().filter(|v| !echoes(v));
+    match (new.next(), new.next()) {
+        (Some(n), None) if n.is_number() => Some(n.clone()),
         _ => None,
     }
 }

@@ -83,6 +83,11 @@ fn final_answers_are_the_tool_results_and_change_nothing_else() {
                 result.as_object().unwrap().values().any(|v| *v == answer),
                 "{result} {answer}"
             );
+            assert!(
+                !args.values().any(|v| *v == answer),
+                "{answer} repeats an argument"
+            );
+            assert!(!["is_prime", "track_package", "get_weather"].contains(&call.name.as_str()));
         }
         assert_eq!(x, y, "only final_answer differs");
     }
