@@ -90,13 +90,23 @@ impl Connection {
                 CallStatus::ToolError,
                 format!("error: {}", e.message),
             )),
-            Ok(Err(e)) => {
+            Ok(Err(
+                e @ (ServiceError::TransportClosed
+                | ServiceError::TransportSend(_)
+                | ServiceError::Cancelled { .. }),
+            )) => {
                 self.recover(generation, e.to_string()).await?;
                 Ok(ToolOutput::error(
                     CallStatus::ToolError,
                     format!("error: the server of `{name}` stopped while running this call"),
                 ))
             }
+            // A reply this client does not take (a task, a request for
+            // input): the call failed, the session is fine.
+            Ok(Err(e)) => Ok(ToolOutput::error(
+                CallStatus::ToolError,
+                format!("error: {e}"),
+            )),
         }
     }
 
