@@ -44,6 +44,8 @@ pub enum Command {
     /// Create a small random model with a tokenizer trained on a data set
     /// (how the embedded model starts).
     InitModel(crate::cmd::init_model::InitModelArgs),
+    /// Run the built-in MCP tool server, or try any MCP server by hand.
+    Tools(crate::cmd::tools::ToolsArgs),
 }
 
 /// `mlx-grpo train` (and `sft`): every setting of a run. Unset flags come
