@@ -212,8 +212,8 @@ pub struct TrainArgs {
     pub mask_truncated_completions: Option<bool>,
     /// Reward functions: tool_call_exact, tool_call_function,
     /// tool_call_params, tool_call_overall, tool_call_parseable,
-    /// tool_call_format, tool_call_concise [default: tool_call_exact
-    /// tool_call_function]. For phases of different rewards, use `phases:`
+    /// tool_call_format, tool_call_concise, final_answer [default:
+    /// tool_call_exact tool_call_function]. For phases of different rewards, use `phases:`
     /// in --config.
     #[arg(long, num_args = 1.., help_heading = "GRPO objective")]
     pub reward_functions: Option<Vec<String>>,

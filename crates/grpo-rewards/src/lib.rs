@@ -331,6 +331,7 @@
 //! | `tool_call_parseable` | 1 if the output holds any parseable call |
 //! | `tool_call_format` | 1 iff the output has the right shape (below) |
 //! | `tool_call_concise` | 1 down to 0 as the prose around the calls grows ([`prose_chars`]) |
+//! | `final_answer` | 1 if the output gives the row's `final_answer` ([`FinalAnswer`]) |
 //!
 //! `tool_call_parseable` keeps the guide's meaning, so it pays a model for
 //! calling a tool when none applies. `tool_call_format` does not: when
