@@ -44,6 +44,8 @@ pub enum Command {
     /// Create a small random model with a tokenizer trained on a data set
     /// (how the embedded model starts).
     InitModel(crate::cmd::init_model::InitModelArgs),
+    /// Run the built-in MCP tool server, or try any MCP server by hand.
+    Tools(crate::cmd::tools::ToolsArgs),
 }
 
 /// `mlx-grpo train` (and `sft`): every setting of a run. Unset flags come
@@ -223,8 +225,8 @@ pub struct TrainArgs {
     pub top_entropy_quantile: Option<f32>,
     /// Reward functions: tool_call_exact, tool_call_function,
     /// tool_call_params, tool_call_overall, tool_call_parseable,
-    /// tool_call_format, tool_call_concise [default: tool_call_exact
-    /// tool_call_function]. For phases of different rewards, use `phases:`
+    /// tool_call_format, tool_call_concise, final_answer [default:
+    /// tool_call_exact tool_call_function]. For phases of different rewards, use `phases:`
     /// in --config.
     #[arg(long, num_args = 1.., help_heading = "GRPO objective")]
     pub reward_functions: Option<Vec<String>>,

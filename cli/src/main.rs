@@ -14,6 +14,7 @@ mod cmd {
     pub mod fuse;
     pub mod init_model;
     pub mod run_dir;
+    pub mod tools;
     pub mod train;
 }
 mod config_file;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         Command::Convert(args) => cmd::convert::run(args),
         Command::Data(args) => cmd::data::run(args),
         Command::InitModel(args) => cmd::init_model::run(args),
+        Command::Tools(args) => cmd::tools::run(args),
     };
     match result {
         Ok(code) => code,

@@ -108,7 +108,7 @@ impl Observer for Console {
                 m.loss, m.mean_reward, m.step_s
             ));
         }
-        if m.iteration % self.every == 0
+        if m.iteration.is_multiple_of(self.every)
             || m.iteration == m.iterations
             || m.iteration == 1
             || m.skipped

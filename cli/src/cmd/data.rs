@@ -104,6 +104,10 @@ struct SynthArgs {
     /// Write the function list in prompts on one line (fewer tokens).
     #[arg(long)]
     compact: bool,
+    /// Give one-call tasks whose tool result is one number a
+    /// `final_answer` (that number, as `tools serve synth` computes it).
+    #[arg(long)]
+    final_answers: bool,
     /// Fraction of records for valid.jsonl.
     #[arg(long, default_value_t = 0.1)]
     valid_fraction: f64,
@@ -222,6 +226,7 @@ fn synth(a: SynthArgs) -> Result<ExitCode> {
         mix,
         json_style: style(a.compact),
         max_parallel_calls: a.max_parallel_calls,
+        final_answers: a.final_answers,
     };
     let examples = generate(&config)?;
     let counts = write_splits(&a.out, examples, a.valid_fraction, a.test_fraction, a.seed)?;

@@ -68,6 +68,7 @@ enum Field {
     Tools,
     PossibleAnswers,
     Messages,
+    FinalAnswer,
 }
 
 impl Field {
@@ -85,6 +86,7 @@ impl Field {
             "tools" => Self::Tools,
             "possible_answers" => Self::PossibleAnswers,
             "messages" => Self::Messages,
+            "final_answer" => Self::FinalAnswer,
             _ => return None,
         })
     }
@@ -103,6 +105,7 @@ impl Field {
             Self::Tools => "tools",
             Self::PossibleAnswers => "possible_answers",
             Self::Messages => "messages",
+            Self::FinalAnswer => "final_answer",
         }
     }
 }
@@ -149,7 +152,7 @@ impl<'de> Visitor<'de> for ExampleSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Example, A::Error> {
         let mut ex = Example::default();
-        let mut seen = [false; 12];
+        let mut seen = [false; 13];
         let mut extra = Map::new();
         while let Some(key) = map.next_key::<Key>()? {
             let field = match key {
@@ -191,6 +194,9 @@ impl<'de> Visitor<'de> for ExampleSeed<'_> {
                         map.next_value::<Option<Value>>()?.filter(|v| !v.is_null());
                 }
                 Field::Messages => ex.messages = map.next_value::<Option<Vec<Message>>>()?,
+                Field::FinalAnswer => {
+                    ex.final_answer = map.next_value::<Option<Value>>()?.filter(|v| !v.is_null());
+                }
             }
             self.fault.set(None);
         }
@@ -224,6 +230,23 @@ mod tests {
         assert_eq!(ex.ground_truth.as_deref(), Some("f"));
         assert_eq!(ex.extra["kind"], "single");
         assert_eq!(ex.extra["nested"]["a"][0], 1);
+    }
+
+    #[test]
+    fn final_answer_is_read_and_written_back() {
+        let line = r#"{"prompt":"p","answer":"calculate_factorial(n=6)","final_answer":{"value":"720","match":"numeric","tolerance":0.5}}"#;
+        let ex = decode_line(line).unwrap();
+        let expected = ex.expected_final_answer().unwrap().unwrap();
+        assert!(expected.matches("6! is 720.2"));
+        assert!(ex.extra.is_empty());
+        let again = decode_line(&ex.to_json_line()).unwrap();
+        assert_eq!(again.final_answer, ex.final_answer);
+        assert!(
+            decode_line(r#"{"prompt":"p","answer":"","final_answer":null}"#)
+                .unwrap()
+                .final_answer
+                .is_none()
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub enum IssueKind {
     BadPossibleAnswers,
     /// `messages` has an entry with an empty role.
     BadMessages,
+    /// `final_answer` is not in the documented shape.
+    BadFinalAnswer,
     /// The prompt, in the model's tokens, is longer than training allows
     /// (the model's context less the completion budget, or
     /// `max_prompt_length`). Found by `train` and `sft`, which have the
@@ -60,6 +62,7 @@ impl IssueKind {
             Self::BadTools => "bad_tools",
             Self::BadPossibleAnswers => "bad_possible_answers",
             Self::BadMessages => "bad_messages",
+            Self::BadFinalAnswer => "bad_final_answer",
             Self::PromptTooLong => "prompt_too_long",
         }
     }

@@ -14,11 +14,16 @@
 //! ```
 //!
 //! Only `prompt` and `answer` are required; an empty `answer` means no listed
-//! function applies. Three optional extensions are understood: `tools` (the
+//! function applies. Four optional extensions are understood: `tools` (the
 //! function list as JSON objects, when it is not only in the prompt),
 //! `possible_answers` (allowed values per parameter, in the Berkeley
-//! Function Calling Leaderboard form `[{"fn": {"param": [v1, v2]}}]`) and
-//! `messages` (the conversation of a multi-turn task, OpenAI chat shape).
+//! Function Calling Leaderboard form `[{"fn": {"param": [v1, v2]}}]`),
+//! `messages` (the conversation of a multi-turn task, OpenAI chat shape) and
+//! `final_answer` (what the model should answer last, after reading its
+//! tools' results: a string matched after normalising case, punctuation and
+//! spaces; a number matched numerically; or `{"value": "22.63", "match":
+//! "exact" | "normalized" | "numeric", "tolerance": 0.01}`, see
+//! [`grpo_rewards::FinalAnswer`]).
 //! Any other field is kept in [`Example::extra`] and written back unchanged.
 //!
 //! # Overview

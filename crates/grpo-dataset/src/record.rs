@@ -44,6 +44,11 @@ pub struct Example {
     pub possible_answers: Option<Value>,
     /// Extension: the conversation, when the task is multi-turn.
     pub messages: Option<Vec<Message>>,
+    /// Extension: the answer the model should give last, after reading its
+    /// tools' results, in the form [`grpo_rewards::FinalAnswer::from_json`]
+    /// reads (a string, a number, or `{"value", "match", "tolerance"}`);
+    /// see [`Example::expected_final_answer`].
+    pub final_answer: Option<Value>,
     /// True when `tools` was extracted from the prompt text rather than read
     /// from the record; such tools are not written back, since the prompt
     /// already holds them.
@@ -67,6 +72,7 @@ impl Default for Example {
             tools: None,
             possible_answers: None,
             messages: None,
+            final_answer: None,
             tools_from_prompt: false,
             extra: Map::new(),
         }
@@ -94,6 +100,15 @@ impl Example {
             r = r.with_row(row);
         }
         Ok(r)
+    }
+
+    /// The expected final answer (the `final_answer` field), read; `None`
+    /// when the record has none, `Some(Err(why))` when it is malformed
+    /// (which [`validate`](crate::validate()) reports).
+    pub fn expected_final_answer(&self) -> Option<Result<grpo_rewards::FinalAnswer, String>> {
+        self.final_answer
+            .as_ref()
+            .map(grpo_rewards::FinalAnswer::from_json)
     }
 
     /// Whether this is an irrelevance task: no listed function applies.
@@ -147,6 +162,9 @@ impl Serialize for Example {
         }
         if let Some(v) = &self.messages {
             map.serialize_entry("messages", v)?;
+        }
+        if let Some(v) = &self.final_answer {
+            map.serialize_entry("final_answer", v)?;
         }
         for (k, v) in &self.extra {
             map.serialize_entry(k, v)?;

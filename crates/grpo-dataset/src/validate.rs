@@ -50,6 +50,13 @@ pub fn validate(ex: &Example) -> Result<(), Defect> {
             ));
         }
     }
+    if let Some(Err(why)) = ex.expected_final_answer() {
+        return Err(Defect::new(
+            Some("final_answer"),
+            IssueKind::BadFinalAnswer,
+            format!("{why}; e.g. \"Paris\", 720, or {{\"value\": \"22.63\", \"match\": \"numeric\", \"tolerance\": 0.01}}"),
+        ));
+    }
     if let Some(pa) = &ex.possible_answers {
         check_possible_answers(pa)?;
     }
@@ -284,9 +291,33 @@ mod tests {
                 "messages",
                 IssueKind::BadMessages,
             ),
+            (
+                Example {
+                    final_answer: Some(json!({"value": "many", "match": "numeric"})),
+                    ..good()
+                },
+                "final_answer",
+                IssueKind::BadFinalAnswer,
+            ),
         ];
         for (ex, field, kind) in cases {
             assert_eq!(kind_of(&ex), Some((Some(field), kind)), "{field}");
+        }
+    }
+
+    #[test]
+    fn final_answers_in_every_documented_form_are_accepted() {
+        for answer in [
+            json!("Paris"),
+            json!(720),
+            json!({"value": "22.63", "match": "numeric", "tolerance": 0.01}),
+            json!({"value": "Paris", "match": "exact"}),
+        ] {
+            let ex = Example {
+                final_answer: Some(answer.clone()),
+                ..good()
+            };
+            assert_eq!(kind_of(&ex), None, "{answer}");
         }
     }
 

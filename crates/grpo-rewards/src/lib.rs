@@ -331,6 +331,7 @@
 //! | `tool_call_parseable` | 1 if the output holds any parseable call |
 //! | `tool_call_format` | 1 iff the output has the right shape (below) |
 //! | `tool_call_concise` | 1 down to 0 as the prose around the calls grows ([`prose_chars`]) |
+//! | `final_answer` | 1 if the output gives the row's `final_answer` ([`FinalAnswer`]) |
 //!
 //! `tool_call_parseable` keeps the guide's meaning, so it pays a model for
 //! calling a tool when none applies. `tool_call_format` does not: when
@@ -383,6 +384,7 @@ mod assign;
 mod call;
 mod compare;
 mod error;
+mod final_answer;
 mod parse;
 mod reference;
 mod registry;
@@ -394,6 +396,7 @@ pub use compare::{
     ParamCheck, StringMode, Verdict,
 };
 pub use error::{AnswerProblem, Error, Result};
+pub use final_answer::{AnswerMatch, FinalAnswer, DEFAULT_TOLERANCE};
 pub use parse::{
     extract_function_calls, parse_literal, Format, Formats, ParseError, ParseErrorKind,
     ParseResult, Reasoning, MAX_DEPTH, MAX_INPUT_BYTES,

@@ -721,7 +721,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unknown reward `nope` (known: tool_call_exact, tool_call_function, tool_call_params, \
-             tool_call_overall, tool_call_parseable, tool_call_format, tool_call_concise)"
+             tool_call_overall, tool_call_parseable, tool_call_format, tool_call_concise, final_answer)"
         );
     }
 

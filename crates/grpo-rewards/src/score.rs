@@ -16,7 +16,7 @@ use crate::reference::Reference;
 
 /// Every built-in reward with its `--reward-functions` name: the one place
 /// the names are written.
-const TABLE: [(Reward, &str); 7] = [
+const TABLE: [(Reward, &str); 8] = [
     (Reward::Exact, "tool_call_exact"),
     (Reward::Function, "tool_call_function"),
     (Reward::Params, "tool_call_params"),
@@ -24,6 +24,7 @@ const TABLE: [(Reward, &str); 7] = [
     (Reward::Parseable, "tool_call_parseable"),
     (Reward::Format, "tool_call_format"),
     (Reward::Concise, "tool_call_concise"),
+    (Reward::FinalAnswer, "final_answer"),
 ];
 
 /// The names [`RewardSet::new`](crate::RewardSet::new) accepts, in
@@ -84,6 +85,11 @@ pub enum Reward {
     /// score with a positive weight penalises verbosity exactly as a
     /// negative-valued penalty would.
     Concise,
+    /// `final_answer`: 1 when the output gives the row's `final_answer`
+    /// ([`FinalAnswer::matches`](crate::FinalAnswer::matches)), else 0;
+    /// 0 for rows without one (or with a malformed one), so a group of
+    /// such rows gets no advantage from it.
+    FinalAnswer,
 }
 
 impl Reward {
@@ -147,6 +153,13 @@ impl Reward {
                 }
             }
             Reward::Concise => conciseness(prose_chars(eval.completion), eval.reference),
+            Reward::FinalAnswer => {
+                let expected = eval.reference.row().and_then(|row| row.get("final_answer"));
+                match expected.map(crate::FinalAnswer::from_json) {
+                    Some(Ok(answer)) => indicator(answer.matches(eval.completion)),
+                    _ => 0.0,
+                }
+            }
         }
     }
 }
@@ -421,18 +434,19 @@ mod tests {
 
     #[test]
     fn parseable_pays_for_calling_when_nothing_applies_but_format_does_not() {
-        // exact, function, params, overall, parseable, format, concise
+        // exact, function, params, overall, parseable, format, concise,
+        // final_answer (0: these rows have none)
         assert_eq!(
             scores("get_weather(city='Paris')", ""),
-            [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0]
+            [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0]
         );
         assert_eq!(
             scores("No tool fits this request.", ""),
-            [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0]
+            [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0]
         );
         assert_eq!(
             scores("<tool_call>{\"name\": ", ""),
-            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
         );
     }
 
@@ -489,5 +503,34 @@ mod tests {
         let text = "<tool_call>\n".repeat(20_000);
         // Each chunk stops waiting after MAX_CALL_LINES lines.
         assert!(prose_chars(&text) > 0);
+    }
+
+    #[test]
+    fn final_answer_scores_the_rows_final_answer_and_nothing_else() {
+        let row = |v: serde_json::Value| {
+            let mut row = serde_json::Map::new();
+            row.insert("final_answer".into(), v);
+            Reference::from_answer("calculate_factorial(n=6)")
+                .unwrap()
+                .with_row(row)
+        };
+        let score = |completion: &str, reference: &Reference| {
+            Reward::FinalAnswer.score(&Evaluation::new(completion, reference, &Default::default()))
+        };
+        let numeric = row(serde_json::json!(720));
+        assert_eq!(score("The factorial of 6 is 720.", &numeric), 1.0);
+        assert_eq!(score("It is 721.", &numeric), 0.0);
+        assert_eq!(score("calculate_factorial(n=6)", &numeric), 0.0);
+        let words = row(serde_json::json!("Paris"));
+        assert_eq!(score("paris!", &words), 1.0);
+        // No row, no field, or a malformed one: nothing to match.
+        let bare = Reference::from_answer("f()").unwrap();
+        assert_eq!(score("720", &bare), 0.0);
+        let malformed = row(serde_json::json!({"value": "x", "match": "numeric"}));
+        assert_eq!(score("x", &malformed), 0.0);
+        assert_eq!(
+            "final_answer".parse::<Reward>().unwrap(),
+            Reward::FinalAnswer
+        );
     }
 }

@@ -22,6 +22,7 @@
 //! so a larger `n` with the same seed extends a smaller run.
 
 mod catalogue;
+mod execute;
 mod fill;
 mod functions;
 mod kind;
@@ -35,6 +36,7 @@ use crate::prompt::{build_prompt, JsonStyle};
 use crate::record::Example;
 use crate::rng::SplitMix64;
 use catalogue::{Domain, Function};
+pub use execute::{execute, tools};
 use fill::{fill, FilledCall};
 pub use kind::{Kind, KindMix};
 
@@ -54,6 +56,11 @@ pub struct SynthConfig {
     pub json_style: JsonStyle,
     /// The most calls in a parallel answer (at least 2).
     pub max_parallel_calls: usize,
+    /// Give one-call tasks whose tool result is a single number a
+    /// `final_answer`: that number, as [`execute`] computes it (and
+    /// `mlx-grpo tools serve synth` returns it), so that answering needs
+    /// the tool's result. The records are otherwise the same.
+    pub final_answers: bool,
 }
 
 impl Default for SynthConfig {
@@ -65,6 +72,7 @@ impl Default for SynthConfig {
             mix: KindMix::default(),
             json_style: JsonStyle::Pretty,
             max_parallel_calls: 3,
+            final_answers: false,
         }
     }
 }
@@ -192,7 +200,38 @@ fn task(
         }
     };
     let query = join_sentences(calls.iter().map(|c| c.query.as_str()), rng);
-    assemble(kind, &listed, &calls, query, config)
+    let mut ex = assemble(kind, &listed, &calls, query, config);
+    if let ([call], true) = (calls.as_slice(), config.final_answers) {
+        ex.final_answer = numeric_result(call);
+    }
+    ex
+}
+
+/// The call's result when it is one number: the result's only field
+/// that does not repeat an argument (`{"factorial": 720}`, or
+/// `{"amount": 92.0, "currency": "EUR"}` for a call with
+/// `to_currency="EUR"`). `None` when the new information is not exactly
+/// one number (`is_prime`'s boolean, a weather report).
+fn numeric_result(call: &FilledCall) -> Option<Value> {
+    let args: Map<String, Value> = call
+        .args
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let result = execute(call.function.name, &args).ok()?;
+    let echoes = |v: &Value| {
+        args.values().any(|a| a == v)
+            || call
+                .function
+                .params
+                .iter()
+                .any(|p| p.default.is_some_and(|d| d.to_json() == *v))
+    };
+    let mut new = result.as_object()?.values().filter(|v| !echoes(v));
+    match (new.next(), new.next()) {
+        (Some(n), None) if n.is_number() => Some(n.clone()),
+        _ => None,
+    }
 }
 
 /// A function satisfying `keep`, or any function when none does.

@@ -58,6 +58,46 @@ fn matches_template(text: &str, template: &str) -> bool {
 }
 
 #[test]
+fn final_answers_are_the_tool_results_and_change_nothing_else() {
+    let plain = SynthConfig {
+        n: 200,
+        seed: 3,
+        ..SynthConfig::default()
+    };
+    let with = SynthConfig {
+        final_answers: true,
+        ..plain.clone()
+    };
+    let (a, b) = (generate(&plain).unwrap(), generate(&with).unwrap());
+    let mut answered = 0;
+    for (x, mut y) in a.into_iter().zip(b) {
+        assert!(x.final_answer.is_none());
+        if let Some(answer) = y.final_answer.take() {
+            answered += 1;
+            let call = grpo_rewards::extract_function_calls(&y.answer)
+                .calls
+                .remove(0);
+            let args = call.to_json()["arguments"].as_object().unwrap().clone();
+            let result = super::execute(&call.name, &args).unwrap();
+            assert!(
+                result.as_object().unwrap().values().any(|v| *v == answer),
+                "{result} {answer}"
+            );
+            assert!(
+                !args.values().any(|v| *v == answer),
+                "{answer} repeats an argument"
+            );
+            assert!(!["is_prime", "track_package", "get_weather"].contains(&call.name.as_str()));
+        }
+        assert_eq!(x, y, "only final_answer differs");
+    }
+    assert!(
+        answered > 20,
+        "{answered} of 200 records have a final answer"
+    );
+}
+
+#[test]
 fn bad_configs_are_rejected() {
     let bad = [
         SynthConfig {
