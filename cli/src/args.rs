@@ -119,7 +119,7 @@ pub struct TrainArgs {
     /// Peak learning rate [default: 1e-5].
     #[arg(long, allow_hyphen_values = true, help_heading = "Optimisation")]
     pub learning_rate: Option<f32>,
-    /// Linear warmup iterations [default: 0].
+    /// Linear warmup, in optimizer steps: GRPO takes --num-iterations of them per iteration, SFT one [default: 0].
     #[arg(long, help_heading = "Optimisation")]
     pub warmup_steps: Option<usize>,
     /// Learning-rate schedule after warmup: constant or cosine [default: constant].

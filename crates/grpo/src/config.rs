@@ -69,7 +69,8 @@ pub struct TrainConfig {
     pub group_size: usize,
     /// Peak learning rate.
     pub learning_rate: f32,
-    /// Linear warmup iterations.
+    /// Linear warmup, in optimizer steps (GRPO takes `num_iterations` per
+    /// iteration, SFT one), as TRL's `warmup_steps`.
     pub warmup_steps: usize,
     /// `constant` or `cosine`.
     pub lr_schedule: ScheduleKind,
@@ -481,9 +482,20 @@ impl TrainConfig {
         }
     }
 
-    /// The learning-rate schedule over `iters` optimizer steps.
+    /// The learning-rate schedule of GRPO: over `iters × num_iterations`
+    /// optimizer steps.
     pub fn schedule(&self) -> LrSchedule {
-        let steps = self.iters * self.num_iterations;
+        self.schedule_over(self.iters * self.num_iterations)
+    }
+
+    /// The learning-rate schedule of supervised fine-tuning, which takes one
+    /// optimizer step per iteration (`num_iterations` is GRPO's).
+    pub fn sft_schedule(&self) -> LrSchedule {
+        self.schedule_over(self.iters)
+    }
+
+    /// The schedule of a run of `steps` optimizer steps.
+    fn schedule_over(&self, steps: usize) -> LrSchedule {
         LrSchedule {
             peak: self.learning_rate,
             warmup_steps: self.warmup_steps,
@@ -693,6 +705,28 @@ mod tests {
             (8, 4, 256)
         );
         assert_eq!(c.adapter_config().lora_parameters.scale, 2.0);
+    }
+
+    #[test]
+    fn sft_decays_over_its_own_steps_and_grpo_over_its_updates() {
+        let c = TrainConfig {
+            iters: 10,
+            num_iterations: 4,
+            learning_rate: 1e-3,
+            min_learning_rate: 0.0,
+            lr_schedule: ScheduleKind::Cosine,
+            ..TrainConfig::default()
+        };
+        // SFT takes 10 steps: its last one is at the end of the decay
+        // (2.4 % of the peak; it was 88 % when SFT was sized for 40).
+        assert!(c.sft_schedule().lr_at(9) < 0.05 * c.learning_rate);
+        // GRPO takes 40 updates: at its tenth it has decayed a little.
+        let grpo = c.schedule().lr_at(9);
+        assert!(
+            grpo > 0.8 * c.learning_rate && grpo < c.learning_rate,
+            "{grpo}"
+        );
+        assert!(c.schedule().lr_at(39) < 0.05 * c.learning_rate);
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl Trainer {
             .map(|(n, _)| n)
             .collect();
         let step = iteration - 1;
-        let lr = self.config.schedule().lr_at(step);
+        let lr = self.config.sft_schedule().lr_at(step);
         let dropout = key_for(self.config.seed, Stream::Dropout, step as u64)?;
         let grad_checkpoint = self.config.grad_checkpoint;
         let (outputs, grads) = update::value_and_grad(&mut self.policy.model, &trainable, |m| {
