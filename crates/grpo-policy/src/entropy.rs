@@ -2,11 +2,11 @@
 //! log-probs of the same forward pass: the `entropy` of the training log
 //! and the input of TRL's `top_entropy_quantile` token selection.
 
-use mlx_rs::{stop_gradient, Array, Dtype};
+use mlx_rs::{stop_gradient, Array};
 
 use crate::batch::PromptBatch;
 use crate::error::Result;
-use crate::logprobs::{completion_hidden, CompletionBatch};
+use crate::logprobs::{completion_hidden, scaled_and_picked, scaled_logits, CompletionBatch};
 use crate::mode::Mode;
 use crate::models::transformer::Transformer;
 
@@ -46,13 +46,7 @@ pub fn logprobs_and_entropy(
     tokens: &Array,
     temperature: f32,
 ) -> Result<(Array, Array)> {
-    let mut logits = logits.as_dtype(Dtype::Float32)?;
-    if temperature > 0.0 && temperature != 1.0 {
-        logits = logits.multiply(Array::from_f32(1.0 / temperature))?;
-    }
-    let picked = logits
-        .take_along_axis(&tokens.expand_dims(-1)?, -1)?
-        .squeeze_axes(&[-1])?;
+    let (logits, picked) = scaled_and_picked(logits, tokens, temperature)?;
     let log_z = logits.logsumexp_axis(-1, true)?; // [rows, len, 1]
     let logprobs = picked.subtract(log_z.squeeze_axes(&[-1])?)?;
     let entropy = entropy_of(&stop_gradient(&logits)?, &stop_gradient(&log_z)?)?;
@@ -73,10 +67,7 @@ fn entropy_of(logits: &Array, log_z: &Array) -> Result<Array> {
 /// # Shapes
 /// `logits`: `[rows, len, vocab]` → `[rows, len]`.
 pub fn token_entropy(logits: &Array, temperature: f32) -> Result<Array> {
-    let mut logits = stop_gradient(logits)?.as_dtype(Dtype::Float32)?;
-    if temperature > 0.0 && temperature != 1.0 {
-        logits = logits.multiply(Array::from_f32(1.0 / temperature))?;
-    }
+    let logits = scaled_logits(&stop_gradient(logits)?, temperature)?;
     let log_z = logits.logsumexp_axis(-1, true)?;
     entropy_of(&logits, &log_z)
 }

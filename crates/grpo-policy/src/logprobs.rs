@@ -126,12 +126,35 @@ pub fn completion_hidden(
 /// # Shapes
 /// `logits`: `[rows, len, vocab]`, `tokens`: `[rows, len]` → `[rows, len]`.
 pub fn token_logprobs(logits: &Array, tokens: &Array, temperature: f32) -> Result<Array> {
-    let mut logits = logits.as_dtype(Dtype::Float32)?;
-    if temperature > 0.0 && temperature != 1.0 {
-        logits = logits.multiply(Array::from_f32(1.0 / temperature))?;
-    }
+    let (logits, picked) = scaled_and_picked(logits, tokens, temperature)?;
+    Ok(picked.subtract(logits.logsumexp_axis(-1, false)?)?)
+}
+
+/// `logits / temperature` in float32, and its values at `tokens`: what a
+/// log-probability of the sampled tokens starts from.
+///
+/// # Shapes
+/// `logits`: `[rows, len, vocab]`, `tokens`: `[rows, len]` → (`[rows, len,
+/// vocab]`, `[rows, len]`).
+pub(crate) fn scaled_and_picked(
+    logits: &Array,
+    tokens: &Array,
+    temperature: f32,
+) -> Result<(Array, Array)> {
+    let logits = scaled_logits(logits, temperature)?;
     let picked = logits
         .take_along_axis(&tokens.expand_dims(-1)?, -1)?
         .squeeze_axes(&[-1])?;
-    Ok(picked.subtract(logits.logsumexp_axis(-1, false)?)?)
+    Ok((logits, picked))
+}
+
+/// `logits / temperature` in float32, the distribution sampling drew from
+/// (a temperature of 0 or 1 leaves the logits as they are).
+pub(crate) fn scaled_logits(logits: &Array, temperature: f32) -> Result<Array> {
+    let logits = logits.as_dtype(Dtype::Float32)?;
+    if temperature > 0.0 && temperature != 1.0 {
+        Ok(logits.multiply(Array::from_f32(1.0 / temperature))?)
+    } else {
+        Ok(logits)
+    }
 }
