@@ -22,7 +22,7 @@ use grpo::config::TrainConfig;
 use grpo::metrics::StepMetrics;
 use grpo::observer::Observer;
 use grpo::trainer::{Objective, Trainer};
-use grpo_benches::{cpu_s, root};
+use grpo_benches::{cpu_s, root, smollm2_workload};
 use grpo_dataset::{load, LoadOptions};
 use grpo_policy::policy::Policy;
 
@@ -99,25 +99,11 @@ fn tiny(out: &Path, batch: usize, group: usize, iters: usize) -> TrainConfig {
 /// Issue 16's workload (the side-by-side harness's settings).
 fn smollm2(out: &Path, iters: usize) -> TrainConfig {
     TrainConfig {
-        adapter_path: out.to_path_buf(),
         iters,
-        batch_size: 2,
-        group_size: 4,
-        max_completion_length: 64,
-        temperature: 0.7,
-        top_p: 0.95,
-        top_k: 20,
-        beta: 0.1,
-        learning_rate: 1e-5,
-        lora_layers: -1,
-        lora_rank: 8,
-        lora_alpha: 16.0,
-        lora_dropout: 0.0,
-        reward_functions: vec!["tool_call_function".into()],
         save_every: iters,
         steps_per_eval: iters + 1,
         log_rollouts_every: 0,
-        ..TrainConfig::default()
+        ..smollm2_workload(out)
     }
 }
 

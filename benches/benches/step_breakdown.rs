@@ -13,15 +13,14 @@
 //! `models/smollm2-135m-instruct-4bit`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use grpo::config::TrainConfig;
 use grpo::loss::{grpo_loss, LossInputs};
 use grpo::optimizer::{clip_grad_norm, AdamW};
 use grpo::tasks::TaskSet;
 use grpo::update;
-use grpo_benches::{cpu_s, root};
+use grpo_benches::{cpu_s, root, smollm2_workload};
 use grpo_dataset::{load, LoadOptions};
 use grpo_policy::adapters;
 use grpo_policy::batch::PromptBatch;
@@ -34,6 +33,7 @@ use grpo_policy::sample::Sampler;
 use grpo_rewards::Reference;
 use mlx_rs::{memory, ops::indexing::IndexOp, random, transforms::eval, Array};
 
+// The shape of `smollm2_workload`, which the phases are timed at.
 const BATCH: usize = 2;
 const GROUP: usize = 4;
 const TOKENS: usize = 64;
@@ -97,25 +97,6 @@ fn line(what: &str, c: Cost, per: Option<(f64, &str)>) {
     );
 }
 
-fn workload(adapter_path: &Path) -> TrainConfig {
-    TrainConfig {
-        adapter_path: adapter_path.to_path_buf(),
-        batch_size: BATCH,
-        group_size: GROUP,
-        max_completion_length: TOKENS,
-        temperature: 0.7,
-        top_p: 0.95,
-        top_k: 20,
-        beta: 0.1,
-        learning_rate: 1e-5,
-        lora_layers: -1,
-        lora_rank: 8,
-        lora_alpha: 16.0,
-        reward_functions: vec!["tool_call_function".into()],
-        ..TrainConfig::default()
-    }
-}
-
 fn main() -> BenchResult<()> {
     let dir = std::env::args()
         .skip(1)
@@ -130,7 +111,7 @@ fn main() -> BenchResult<()> {
         return Ok(());
     }
     let out = tempfile::tempdir()?;
-    let config = workload(out.path());
+    let config = smollm2_workload(out.path());
     let mut policy = Policy::load(dir.to_str().unwrap())?;
     policy.add_adapters(&config.adapter_config(), config.seed)?;
     let data = load(
