@@ -223,6 +223,12 @@ pub struct TrainArgs {
     /// 20%) [default: 1, every token].
     #[arg(long, value_name = "Q", help_heading = "GRPO objective")]
     pub top_entropy_quantile: Option<f32>,
+    /// DAPO's dynamic sampling: groups whose completions all got the same
+    /// reward carry no signal, so sample fresh prompts, in at most ROUNDS
+    /// extra rollouts per iteration, and train on groups that differ;
+    /// `--dynamic-sampling` alone allows 3 [default: 0, off].
+    #[arg(long, num_args = 0..=1, default_missing_value = "3", value_name = "ROUNDS", help_heading = "GRPO objective")]
+    pub dynamic_sampling: Option<usize>,
     /// Reward functions: tool_call_exact, tool_call_function,
     /// tool_call_params, tool_call_overall, tool_call_parseable,
     /// tool_call_format, tool_call_concise, final_answer [default:

@@ -203,6 +203,7 @@ fn flags(a: &TrainArgs) -> Result<Map<String, Value>> {
         mask_truncated_completions,
         importance_sampling_level,
         top_entropy_quantile,
+        dynamic_sampling,
         reward_functions,
         reward_weights,
         reward_file,

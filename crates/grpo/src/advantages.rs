@@ -211,7 +211,7 @@ fn centred(
 
 /// True when every reward of the group is the same number, compared exactly:
 /// only then is the group's signal truly absent.
-fn is_constant(group: &[f32]) -> bool {
+pub(crate) fn is_constant(group: &[f32]) -> bool {
     group.windows(2).all(|w| w[0] == w[1])
 }
 

@@ -125,6 +125,10 @@ pub struct TrainConfig {
     /// Fraction of the batch's completion tokens, those of highest entropy,
     /// that carry the policy loss (TRL's `top_entropy_quantile`; 1: all).
     pub top_entropy_quantile: f32,
+    /// DAPO's dynamic sampling: at most this many extra rollout rounds per
+    /// iteration, each on fresh prompts, to replace groups whose rewards
+    /// are all equal (they carry no signal); 0: off.
+    pub dynamic_sampling: usize,
 
     /// Reward function names.
     pub reward_functions: Vec<String>,
@@ -235,6 +239,7 @@ impl Default for TrainConfig {
             mask_truncated_completions: false,
             importance_sampling_level: ImportanceSamplingLevel::Token,
             top_entropy_quantile: 1.0,
+            dynamic_sampling: 0,
             reward_functions: vec!["tool_call_exact".into(), "tool_call_function".into()],
             reward_weights: None,
             reward_file: None,

@@ -67,9 +67,18 @@ impl Trainer {
         let global = self.sampler.next_batch(self.config.batch_size);
         let mut shards = Vec::new();
         let mut generation_time = Duration::ZERO;
+        let mut sampled_groups = None;
         for (index, range) in self.dp.my_shards(global.len()) {
             let batch = global[range].to_vec();
-            let shard = self.rollout_shard(&batch, iteration, index)?;
+            let (batch, shard) = if self.config.dynamic_sampling > 0 {
+                // One shard only (checked when the run starts).
+                let (batch, shard, sampled) = self.rollout_varied(batch, iteration)?;
+                sampled_groups = Some(sampled);
+                (batch, shard)
+            } else {
+                let shard = self.rollout_shard(&batch, iteration, index, 0)?;
+                (batch, shard)
+            };
             generation_time += shard.rollout.generation_time;
             let c = &self.config;
             if c.log_rollouts_every > 0 && iteration % c.log_rollouts_every == 0 {
@@ -134,6 +143,7 @@ impl Trainer {
             scaffold_ratio,
             recovered: c.recovery_limit().map(|_| count(6)),
             thinking_fraction: thinking.enforce.then(|| count(5) as f32 / n),
+            sampled_groups,
         };
         Ok(StepMetrics {
             iteration,
@@ -186,11 +196,73 @@ impl Trainer {
         })
     }
 
+    /// DAPO's dynamic sampling: the rollout of `first`, with its groups
+    /// whose rewards are all equal replaced by groups of fresh prompts that
+    /// differ, drawn in at most `dynamic_sampling` extra rounds (each of
+    /// twice the groups still missing, at most a batch). Returns the
+    /// prompts trained on (fewer than `first` when the rounds ran out; all
+    /// of `first` when no group differed), their rollout, and the number of
+    /// groups sampled.
+    fn rollout_varied(
+        &mut self,
+        first: Vec<usize>,
+        iteration: usize,
+    ) -> Result<(Vec<usize>, Shard, usize)> {
+        let want = first.len();
+        let shard = self.rollout_shard(&first, iteration, 0, 0)?;
+        let mut sampled = want;
+        let keep = shard.rollout.varied_groups();
+        let mut batch: Vec<usize> = keep.iter().map(|&g| first[g]).collect();
+        let mut prompts: Vec<Vec<u32>> = keep.iter().map(|&g| shard.prompts[g].clone()).collect();
+        let mut rollout = shard.rollout.select_groups(&keep)?;
+        for round in 1..=self.config.dynamic_sampling {
+            let missing = want - batch.len();
+            if missing == 0 {
+                break;
+            }
+            let more = self.sampler.next_batch((2 * missing).min(want));
+            sampled += more.len();
+            let extra = self.rollout_shard(&more, iteration, 0, round as u64)?;
+            let keep: Vec<usize> = extra
+                .rollout
+                .varied_groups()
+                .into_iter()
+                .take(missing)
+                .collect();
+            batch.extend(keep.iter().map(|&g| more[g]));
+            prompts.extend(keep.iter().map(|&g| extra.prompts[g].clone()));
+            rollout.append(extra.rollout.select_groups(&keep)?)?;
+        }
+        if batch.is_empty() {
+            // Nothing to learn from: the first batch, whose advantages are
+            // all zero, keeps the iteration's shape and metrics.
+            return Ok((first, shard, sampled));
+        }
+        if self.config.scale_rewards == ScaleRewards::Batch {
+            rollout.advantages = batch_scaled(
+                &rollout.rewards,
+                rollout.group_size,
+                &AdvantageConfig::default(),
+            )?
+            .values;
+        }
+        Ok((batch, Shard { prompts, rollout }, sampled))
+    }
+
     /// Samples and scores the completions of shard `index` of the batch,
-    /// the prompts `batch`.
-    fn rollout_shard(&self, batch: &[usize], iteration: usize, index: usize) -> Result<Shard> {
+    /// the prompts `batch`, in rollout round `round` of the iteration (0
+    /// but for dynamic sampling's extra rounds, which need keys of their
+    /// own).
+    fn rollout_shard(
+        &self,
+        batch: &[usize],
+        iteration: usize,
+        index: usize,
+        round: u64,
+    ) -> Result<Shard> {
         let c = &self.config;
         let seed = shard_seed(c.seed, index, self.dp.shards());
+        let step = iteration as u64 + (round << 32);
         let prompts: Vec<Vec<u32>> = batch
             .iter()
             .map(|&i| self.train.prompts[i].clone())
@@ -199,7 +271,7 @@ impl Trainer {
             batch.iter().map(|&i| &self.train.references[i]).collect();
         let (_, scaffolds) = self.scaffolds(batch, iteration);
         let thinking = c.thinking();
-        let recovery_key = key_for(seed, Stream::Recovery, iteration as u64)?;
+        let recovery_key = key_for(seed, Stream::Recovery, step)?;
         let recovery = c.recovery_limit().map(|limit| Recovery {
             samples_per_group: limit,
             answer_tokens: c.two_phase_answer_length,
@@ -224,7 +296,7 @@ impl Trainer {
                 thinking: &thinking,
                 recovery,
             },
-            &key_for(seed, Stream::Rollout, iteration as u64)?,
+            &key_for(seed, Stream::Rollout, step)?,
         )?;
         if c.scale_rewards == ScaleRewards::Batch {
             // One divisor for the shard's batch, from every reward of it (with

@@ -107,6 +107,10 @@ pub struct StrategyMetrics {
     /// (with `--enforce-thinking`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking_fraction: Option<f32>,
+    /// Groups sampled this iteration, the extra rounds of dynamic sampling
+    /// included, for the `groups` trained on (with `--dynamic-sampling`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_groups: Option<usize>,
 }
 
 impl StrategyMetrics {
@@ -124,6 +128,9 @@ impl StrategyMetrics {
         }
         if let Some(f) = self.thinking_fraction {
             parts.push(format!("{:.0}% reasoned", 100.0 * f));
+        }
+        if let Some(n) = self.sampled_groups {
+            parts.push(format!("dynamic sampling: {n} groups sampled"));
         }
         (!parts.is_empty()).then(|| format!("  {}", parts.join(" | ")))
     }
@@ -337,12 +344,14 @@ pub(crate) mod tests {
                 scaffold_ratio: Some(0.5),
                 recovered: Some(3),
                 thinking_fraction: None,
+                sampled_groups: Some(12),
             },
             ..sample()
         };
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["phase"], 2);
         assert_eq!(v["scaffold_ratio"], 0.5);
+        assert_eq!(v["sampled_groups"], 12);
         assert_eq!(v["recovered"], 3);
         assert_eq!(serde_json::from_value::<StepMetrics>(v).unwrap(), m);
         assert!(m

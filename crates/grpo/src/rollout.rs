@@ -174,6 +174,82 @@ impl Rollout {
             .count();
         n as f32 / self.rows().max(1) as f32
     }
+
+    /// The groups (prompts) whose rewards are not all equal: those that
+    /// carry a signal.
+    pub fn varied_groups(&self) -> Vec<usize> {
+        self.rewards
+            .chunks_exact(self.group_size)
+            .enumerate()
+            .filter(|(_, g)| !crate::advantages::is_constant(g))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The rollout of groups `groups` only, in that order. Advantages are
+    /// relative to each group, so they stay as they are; the statistics
+    /// are recomputed for the groups kept.
+    pub fn select_groups(&self, groups: &[usize]) -> Result<Rollout> {
+        let rows: Vec<usize> = groups
+            .iter()
+            .flat_map(|&g| g * self.group_size..(g + 1) * self.group_size)
+            .collect();
+        let pick = |v: &[f32]| rows.iter().map(|&r| v[r]).collect::<Vec<_>>();
+        let rewards = pick(&self.rewards);
+        let stats = group_relative(&rewards, self.group_size, &AdvantageConfig::default())?.stats;
+        Ok(Rollout {
+            group_size: self.group_size,
+            tokens: rows.iter().map(|&r| self.tokens[r].clone()).collect(),
+            texts: rows.iter().map(|&r| self.texts[r].clone()).collect(),
+            forced: rows.iter().map(|&r| self.forced[r].clone()).collect(),
+            recovered: rows.iter().map(|&r| self.recovered[r]).collect(),
+            reasoned: rows.iter().map(|&r| self.reasoned[r]).collect(),
+            finish: rows.iter().map(|&r| self.finish[r]).collect(),
+            reward_columns: self.reward_columns.iter().map(|c| pick(c)).collect(),
+            reward_applied: self
+                .reward_applied
+                .iter()
+                .map(|c| rows.iter().map(|&r| c[r]).collect())
+                .collect(),
+            rewards,
+            advantages: pick(&self.advantages),
+            stats,
+            parseable: rows.iter().map(|&r| self.parseable[r]).collect(),
+            generation_time: self.generation_time,
+        })
+    }
+
+    /// `self` followed by `other` (same group size), generation times added.
+    pub fn append(&mut self, other: Rollout) -> Result<()> {
+        if other.group_size != self.group_size {
+            return Err(Error::InvalidConfig {
+                field: "group_size",
+                message: format!(
+                    "cannot join rollouts of groups of {} and {}",
+                    self.group_size, other.group_size
+                ),
+            });
+        }
+        self.tokens.extend(other.tokens);
+        self.texts.extend(other.texts);
+        self.forced.extend(other.forced);
+        self.recovered.extend(other.recovered);
+        self.reasoned.extend(other.reasoned);
+        self.finish.extend(other.finish);
+        for (mine, theirs) in self.reward_columns.iter_mut().zip(other.reward_columns) {
+            mine.extend(theirs);
+        }
+        for (mine, theirs) in self.reward_applied.iter_mut().zip(other.reward_applied) {
+            mine.extend(theirs);
+        }
+        self.rewards.extend(other.rewards);
+        self.advantages.extend(other.advantages);
+        self.parseable.extend(other.parseable);
+        self.generation_time += other.generation_time;
+        self.stats =
+            group_relative(&self.rewards, self.group_size, &AdvantageConfig::default())?.stats;
+        Ok(())
+    }
 }
 
 /// Samples `group_size` completions for every prompt in one batched pass,

@@ -155,6 +155,15 @@ impl Trainer {
     ) -> Result<Self> {
         config.validate()?;
         dp.check_batch_size(config.batch_size)?;
+        if config.dynamic_sampling > 0 && dp.shards() > 1 {
+            return Err(Error::InvalidConfig {
+                field: "dynamic_sampling",
+                message: format!(
+                    "dynamic sampling draws extra prompts where the groups are, which needs the batch in one shard; this run has {} (leave --dynamic-sampling out, or train with --rollout-shards 1 on one process)",
+                    dp.shards()
+                ),
+            });
+        }
         // Before any model or file work: nothing to train on is an error of
         // the input, said at once.
         if train_examples.is_empty() {

@@ -104,7 +104,7 @@ fn a_run_leaves_adapters_checkpoints_and_logs() {
 
 #[test]
 fn an_interrupted_run_resumes_where_it_stopped_with_identical_losses() {
-    interrupted_and_resumed(tasks(12), None);
+    interrupted_and_resumed(tasks(12), None, |c| c);
 }
 
 #[test]
@@ -121,7 +121,18 @@ fn a_run_with_a_kind_mix_resumes_identically_too() {
         ("single".to_string(), 0.5),
         ("irrelevance".to_string(), 0.5),
     ];
-    interrupted_and_resumed(mixed, Some(mix.into_iter().collect()));
+    interrupted_and_resumed(mixed, Some(mix.into_iter().collect()), |c| c);
+}
+
+#[test]
+fn a_run_with_dynamic_sampling_resumes_identically_too() {
+    // The extra rounds draw prompts from the data stream, whose position
+    // the checkpoint must then hold.
+    interrupted_and_resumed(tasks(12), None, |c| grpo::config::TrainConfig {
+        dynamic_sampling: 2,
+        reward_functions: vec!["tool_call_concise".into()],
+        ..c
+    });
 }
 
 /// A run stopped after iteration 3 and resumed logs what the uninterrupted
@@ -130,14 +141,17 @@ fn a_run_with_a_kind_mix_resumes_identically_too() {
 fn interrupted_and_resumed(
     data: Vec<grpo_dataset::Example>,
     kind_mix: Option<std::collections::BTreeMap<String, f64>>,
+    tweak: fn(grpo::config::TrainConfig) -> grpo::config::TrainConfig,
 ) {
     let model = tempfile::tempdir().unwrap();
     tiny_model(model.path());
     let load = || grpo_policy::policy::Policy::load(model.path().to_str().unwrap()).unwrap();
-    let config = |dir: &std::path::Path| grpo::config::TrainConfig {
-        kind_mix: kind_mix.clone(),
-        steps_per_eval: 2,
-        ..quick_config(dir)
+    let config = |dir: &std::path::Path| {
+        tweak(grpo::config::TrainConfig {
+            kind_mix: kind_mix.clone(),
+            steps_per_eval: 2,
+            ..quick_config(dir)
+        })
     };
     let val = Some(&data[..4]);
 
@@ -357,5 +371,51 @@ fn the_grpo_variants_train_and_log_the_entropy() {
     for line in logged.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(v["entropy"].as_f64().is_some(), "{line}");
+    }
+}
+
+#[test]
+fn dynamic_sampling_trains_on_groups_that_differ_within_its_rounds() {
+    let model = tempfile::tempdir().unwrap();
+    tiny_model(model.path());
+    let load = || grpo_policy::policy::Policy::load(model.path().to_str().unwrap()).unwrap();
+    let data = tasks(40);
+    let run = |rewards: &[&str]| {
+        let out = tempfile::tempdir().unwrap();
+        let config = grpo::config::TrainConfig {
+            dynamic_sampling: 3,
+            batch_size: 4,
+            reward_functions: rewards.iter().map(|r| r.to_string()).collect(),
+            ..quick_config(out.path())
+        };
+        let mut t = Trainer::new(config, load(), &data, None, false, Objective::Grpo).unwrap();
+        let (summary, seen) = run_to_end(&mut t);
+        assert_eq!(summary.outcome, Outcome::Finished);
+        let logged = std::fs::read_to_string(out.path().join("metrics.jsonl")).unwrap();
+        for line in logged.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(v["sampled_groups"].as_u64().is_some(), "{line}");
+        }
+        seen
+    };
+
+    // A random model never calls: every group is constant, so each
+    // iteration spends its three extra rounds (2 x 4 missing groups, at
+    // most a batch: 4 + 4 + 4 more) and trains on its first batch.
+    for m in run(&["tool_call_parseable"]) {
+        assert_eq!(m.strategy.sampled_groups, Some(16), "{m:?}");
+        assert_eq!((m.groups, m.zero_variance_groups), (4, 4), "{m:?}");
+    }
+    // Rewards on the length of the prose differ within most groups: the
+    // groups trained on all carry a signal, and a constant group was
+    // replaced whenever more groups were sampled than trained.
+    let seen = run(&["tool_call_concise"]);
+    for m in &seen {
+        let sampled = m.strategy.sampled_groups.unwrap();
+        assert_eq!(m.zero_variance_groups, 0, "{m:?}");
+        assert!(m.groups <= 4 && (4..=16).contains(&sampled), "{m:?}");
+        if sampled == 4 {
+            assert_eq!(m.groups, 4, "{m:?}");
+        }
     }
 }
