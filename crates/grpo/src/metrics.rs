@@ -354,9 +354,9 @@ pub(crate) mod tests {
         assert_eq!(v["sampled_groups"], 12);
         assert_eq!(v["recovered"], 3);
         assert_eq!(serde_json::from_value::<StepMetrics>(v).unwrap(), m);
-        assert!(m
-            .report()
-            .ends_with("  phase 2 | scaffold ratio 0.50 | recovered 3"));
+        assert!(m.report().ends_with(
+            "  phase 2 | scaffold ratio 0.50 | recovered 3 | dynamic sampling: 12 groups sampled"
+        ));
     }
 
     #[test]
