@@ -310,7 +310,7 @@ impl Trainer {
 
     /// The tensors of one shard's loss, with the reference and old-policy
     /// log-probs evaluated.
-    fn shard_inputs(&self, shard: &Shard) -> Result<ShardInputs> {
+    fn shard_inputs(&self, shard: &Shard, dropout: &Array) -> Result<ShardInputs> {
         let c = &self.config;
         let rollout = &shard.rollout;
         let prompt_batch = PromptBatch::new(&shard.prompts)?;
@@ -350,7 +350,11 @@ impl Trainer {
             None
         };
         let old_logprobs = if c.num_iterations > 1 {
-            Some(logprobs(model, &Mode::inference())?)
+            // Under the dropout masks of the updates, so that the first
+            // update's ratios are exactly 1 and later ones move only with
+            // the weights (with LoRA dropout, a mask of its own per pass
+            // would put noise into every ratio).
+            Some(logprobs(model, &Mode::training(dropout.clone()))?)
         } else {
             None
         };
@@ -372,10 +376,17 @@ impl Trainer {
 
     /// The `num_iterations` updates on one rollout, each on the mean
     /// gradient over every shard of the batch.
+    ///
+    /// Every update of the iteration, and the old-policy pass, draws the
+    /// same adapter-dropout masks (the key of the iteration's first
+    /// optimizer step): the ratios then measure how the weights moved, not
+    /// which units were dropped.
     fn learn(&mut self, shards: &[Shard], iteration: usize) -> Result<Learned> {
+        let first_step = (iteration - 1) * self.config.num_iterations;
+        let dropout = key_for(self.config.seed, Stream::Dropout, first_step as u64)?;
         let inputs: Vec<ShardInputs> = shards
             .iter()
-            .map(|s| self.shard_inputs(s))
+            .map(|s| self.shard_inputs(s, &dropout))
             .collect::<Result<_>>()?;
         let c = &self.config;
         let group = c.group_size;
@@ -405,7 +416,6 @@ impl Trainer {
         for k in 0..c.num_iterations {
             let step = (iteration - 1) * c.num_iterations + k;
             let lr = schedule.lr_at(step);
-            let dropout = key_for(c.seed, Stream::Dropout, step as u64)?;
             let grad_checkpoint = c.grad_checkpoint;
             let mut summed: Option<BTreeMap<String, Array>> = None;
             let mut shard_outputs = Vec::with_capacity(inputs.len());

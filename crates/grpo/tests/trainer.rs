@@ -419,3 +419,36 @@ fn dynamic_sampling_trains_on_groups_that_differ_within_its_rounds() {
         }
     }
 }
+
+#[test]
+fn with_lora_dropout_the_updates_of_an_iteration_share_their_masks() {
+    // Several updates per rollout with adapter dropout, resumed after two
+    // iterations (so the adapters are no longer zero and dropout changes
+    // the output) with a learning rate too small to move the weights:
+    // every ratio must then be 1. With a mask of its own for the
+    // old-policy pass and for each update, the ratios would be those of
+    // two different dropped-out networks.
+    let model = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    tiny_model(model.path());
+    let load = || grpo_policy::policy::Policy::load(model.path().to_str().unwrap()).unwrap();
+    let data = tasks(12);
+    let config = |iters: usize, learning_rate: f32| grpo::config::TrainConfig {
+        num_iterations: 3,
+        lora_dropout: 0.5,
+        iters,
+        learning_rate,
+        // Rewards that differ within groups, so that the adapters move.
+        reward_functions: vec!["tool_call_concise".into()],
+        ..quick_config(out.path())
+    };
+    let mut t = Trainer::new(config(2, 1e-2), load(), &data, None, false, Objective::Grpo).unwrap();
+    run_to_end(&mut t);
+    let mut t = Trainer::new(config(4, 1e-12), load(), &data, None, true, Objective::Grpo).unwrap();
+    let (_, seen) = run_to_end(&mut t);
+    assert_eq!(seen.len(), 2);
+    for m in &seen {
+        assert!((m.ratio_mean - 1.0).abs() < 1e-5, "{m:?}");
+        assert_eq!(m.clip_fraction, 0.0, "{m:?}");
+    }
+}
