@@ -72,7 +72,7 @@ fn run(label: &str, model: &Path, config: TrainConfig) {
     println!(
         "{label}: batch {batch} × group {group} × ≤{tokens} tokens: {:.2} s/iteration ({cpu:.2} s CPU) | rollout {:.0} tok/s | training {:.0} tok/s | MLX peak {:.0} MB | mean completion {:.1} tokens ({} iterations after warm-up)",
         mean(|m| m.step_s),
-        mean(|m| m.rollout_tokens_per_s),
+        mean(|m| m.grpo.as_ref().map_or(0.0, |g| g.rollout_tokens_per_s)),
         mean(|m| m.train_tokens_per_s),
         peak as f64 / 1e6,
         mean(|m| m.completion_length),

@@ -4,9 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use grpo::config::{ScheduleKind, TrainConfig};
-use grpo::loss::LossType;
-use grpo_policy::adapters::FineTuneType;
+use grpo::config::TrainConfig;
 use serde_json::{Map, Value};
 
 use crate::args::TrainArgs;
@@ -23,16 +21,15 @@ pub fn resolve(args: &TrainArgs, embedded: Option<&Path>) -> Result<TrainConfig>
         iters_given |= file.contains_key("iters");
         overlay(&mut value, file);
     }
-    let flags = flags(args)?;
+    let flags = args.settings().context("reading the flags as settings")?;
     iters_given |= flags.contains_key("iters");
     overlay(&mut value, flags);
     if !iters_given {
         phases_set_iters(&mut value);
     }
-    let config: TrainConfig = serde_json::from_value(value).map_err(|e| {
-        // Unknown keys can only come from a file: flags are checked by clap.
-        anyhow::anyhow!("{e}")
-    })?;
+    // Unknown keys can only come from a file (read_yaml names it): a flag
+    // is a TrainArgs field named as its setting, which the tests check.
+    let config: TrainConfig = serde_json::from_value(value).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(config)
 }
 
@@ -151,99 +148,6 @@ fn overlay(base: &mut Value, layer: Map<String, Value>) {
         .as_object_mut()
         .expect("TrainConfig serializes to an object");
     obj.extend(layer);
-}
-
-/// The flags that were given, as settings.
-fn flags(a: &TrainArgs) -> Result<Map<String, Value>> {
-    let mut m = Map::new();
-    macro_rules! given {
-        ($($field:ident),* $(,)?) => {
-            $( if let Some(v) = &a.$field {
-                m.insert(stringify!($field).to_string(), serde_json::to_value(v)?);
-            } )*
-        };
-    }
-    given!(
-        model,
-        data,
-        val_data,
-        adapter_path,
-        lora_layers,
-        lora_rank,
-        lora_alpha,
-        lora_dropout,
-        lora_keys,
-        grad_checkpoint,
-        iters,
-        batch_size,
-        group_size,
-        learning_rate,
-        warmup_steps,
-        min_learning_rate,
-        weight_decay,
-        max_grad_norm,
-        seed,
-        max_completion_length,
-        max_prompt_length,
-        truncate_prompts,
-        temperature,
-        top_p,
-        top_k,
-        min_p,
-        enforce_thinking,
-        think_start,
-        think_end,
-        two_phase_samples_per_group,
-        two_phase_answer_length,
-        beta,
-        epsilon,
-        epsilon_high,
-        num_iterations,
-        scale_rewards,
-        mask_truncated_completions,
-        importance_sampling_level,
-        top_entropy_quantile,
-        dynamic_sampling,
-        reward_functions,
-        reward_weights,
-        reward_file,
-        reward_python,
-        reward_command,
-        reward_timeout,
-        curriculum_enabled,
-        curriculum_start_ratio,
-        curriculum_end_ratio,
-        curriculum_steps,
-        save_every,
-        keep_checkpoints,
-        steps_per_report,
-        steps_per_eval,
-        val_examples,
-        log_rollouts_every,
-        wandb_project,
-    );
-    if let Some(t) = a.train_type {
-        m.insert(
-            "train_type".into(),
-            serde_json::to_value(FineTuneType::from(t))?,
-        );
-    }
-    if let Some(s) = a.lr_schedule {
-        m.insert(
-            "lr_schedule".into(),
-            serde_json::to_value(ScheduleKind::from(s))?,
-        );
-    }
-    if let Some(e) = a.reward_errors {
-        m.insert(
-            "reward_errors".into(),
-            serde_json::to_value(grpo::reward_errors::RewardErrors::from(e))?,
-        );
-    }
-    if let Some(l) = a.loss_type {
-        m.insert("loss_type".into(), serde_json::to_value(LossType::from(l))?);
-    }
-    Ok(m)
 }
 
 /// The resolved settings as YAML, for the start banner and the run
@@ -367,7 +271,7 @@ mod tests {
             reward_python: Some("python3.12".into()),
             reward_command: Some("./score".into()),
             reward_timeout: Some(2.0),
-            reward_errors: Some(crate::args::RewardErrors::Stop),
+            reward_errors: Some(Errors::Stop),
             ..TrainArgs::default()
         };
         let c = resolve(&flags, None).unwrap();

@@ -149,6 +149,8 @@ fn panels(rows: &[Value], evals: &[Value]) -> Vec<Panel> {
             .filter_map(|r| Some((drawable(r["iteration"].as_f64())?, drawable(f(r))?)))
             .collect()
     };
+    // SFT iterations have no GRPO measurements (no `groups`, rewards or
+    // rollout rates): their file is drawn as a loss curve.
     let grpo = rows.iter().any(|r| r["groups"].as_u64().unwrap_or(0) > 0);
     let mut panels = Vec::new();
 
@@ -476,6 +478,30 @@ mod tests {
             ],
             "KL and clipping only when measured"
         );
+    }
+
+    #[test]
+    fn sft_panels_draw_the_loss_and_the_answer_length_without_rollouts() {
+        // What an SFT iteration writes: no rewards, rollouts or groups.
+        let rows: Vec<Value> = (1..=3)
+            .map(|i| {
+                json!({"iteration": i, "iterations": 3, "loss": 2.0 / i as f64,
+                       "grad_norm": 1.0, "learning_rate": 1e-5,
+                       "completion_length": 12.0, "train_tokens_per_s": 100.0,
+                       "step_s": 0.5, "peak_memory_bytes": 1000, "skipped": false})
+            })
+            .collect();
+        let panels = panels(&rows, &[]);
+        let titles: Vec<&str> = panels.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Training loss",
+                "Held-out exact match (validation; 0 = before training)",
+                "Answer length (tokens)"
+            ]
+        );
+        assert_eq!(panels[0].lines[0].points.len(), 3);
     }
 
     /// Metrics a diverged run (or a hand-edited file) can hold: values

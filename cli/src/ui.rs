@@ -103,10 +103,11 @@ impl Observer for Console {
     fn on_step(&mut self, m: &StepMetrics) {
         if let Some(bar) = &self.bar {
             bar.set_position(m.iteration as u64);
-            bar.set_message(format!(
-                "loss {:.3} | reward {:.3} | {:.1}s/it",
-                m.loss, m.mean_reward, m.step_s
-            ));
+            let reward = m
+                .grpo
+                .as_ref()
+                .map_or_else(String::new, |g| format!(" | reward {:.3}", g.mean_reward));
+            bar.set_message(format!("loss {:.3}{reward} | {:.1}s/it", m.loss, m.step_s));
         }
         if m.iteration.is_multiple_of(self.every)
             || m.iteration == m.iterations

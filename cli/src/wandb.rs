@@ -109,7 +109,8 @@ impl Observer for Wandb {
         let mut record = serde_json::to_value(m).unwrap_or_default();
         if let Some(obj) = record.as_object_mut() {
             obj.remove("rewards");
-            for (name, value) in &m.rewards {
+            let rewards = m.grpo.as_ref().map_or(&[][..], |g| &g.rewards[..]);
+            for (name, value) in rewards {
                 if let Some(value) = value {
                     obj.insert(format!("rewards/{name}"), json!(value));
                 }

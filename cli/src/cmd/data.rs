@@ -4,141 +4,19 @@ mod bfcl_dir;
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand, ValueEnum};
-use grpo_dataset::convert::{convert_file, ConvertOptions, Format};
+use grpo_dataset::convert::{convert_file, ConvertOptions};
 use grpo_dataset::prompt::JsonStyle;
 use grpo_dataset::synth::{generate, KindMix, SynthConfig};
 use grpo_dataset::{load, stats, write_jsonl, write_splits, Error, LoadOptions};
 
-/// Arguments of `mlx-grpo data`.
-#[derive(Debug, Args)]
-pub struct DataArgs {
-    #[command(subcommand)]
-    command: DataCommand,
-}
-
-#[derive(Debug, Subcommand)]
-enum DataCommand {
-    /// Convert a public tool-calling data set into the guide's JSONL format.
-    Convert(ConvertArgs),
-    /// Generate synthetic tool-calling tasks into train/valid/test files.
-    Synth(SynthArgs),
-    /// Summarise a data set: kinds, sources, functions, lengths, bad records.
-    Stats(StatsArgs),
-    /// Check every record; exits with status 1 if any is bad.
-    Validate(ValidateArgs),
-}
-
-/// Source formats, as named on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum FromFormat {
-    /// Salesforce xlam-function-calling-60k (JSON list or JSONL).
-    Xlam,
-    /// glaiveai glaive-function-calling-v2.
-    Glaive,
-    /// NousResearch hermes-function-calling-v1, ShareGPT or OpenAI chats.
-    Hermes,
-    /// Berkeley Function Calling Leaderboard: a question file (its
-    /// answers from --answers, or possible_answer/ beside it; irrelevance
-    /// needs none) or a whole data directory.
-    Bfcl,
-}
-
-impl From<FromFormat> for Format {
-    fn from(f: FromFormat) -> Self {
-        match f {
-            FromFormat::Xlam => Format::Xlam,
-            FromFormat::Glaive => Format::Glaive,
-            FromFormat::Hermes => Format::Hermes,
-            FromFormat::Bfcl => Format::Bfcl,
-        }
-    }
-}
-
-#[derive(Debug, Args)]
-struct ConvertArgs {
-    /// The source format.
-    #[arg(long = "from", value_enum)]
-    from: FromFormat,
-    /// The BFCL possible-answer file matching the question file.
-    #[arg(long)]
-    answers: Option<PathBuf>,
-    /// Write the function list in prompts on one line (fewer tokens).
-    #[arg(long)]
-    compact: bool,
-    /// How many rejected records to print (all are counted).
-    #[arg(long, default_value_t = 10)]
-    show: usize,
-    /// The source file (plain or gzip); with --from bfcl, also a BFCL data
-    /// directory.
-    input: PathBuf,
-    /// The JSONL file to write (gzip when it ends in .gz); for a BFCL data
-    /// directory, a directory that gets one <category>.jsonl per category.
-    output: PathBuf,
-}
-
-#[derive(Debug, Args)]
-struct SynthArgs {
-    /// Number of records in all.
-    #[arg(long, default_value_t = 1000)]
-    n: usize,
-    /// Seed; the same flags always give the same files.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Directory for train.jsonl, valid.jsonl and test.jsonl.
-    #[arg(long)]
-    out: PathBuf,
-    /// Functions listed in each multiple/parallel/irrelevance prompt.
-    #[arg(long, default_value_t = 3)]
-    functions_per_prompt: usize,
-    /// Kind weights, e.g. single=0.25,multiple=0.35,parallel=0.25,irrelevance=0.15.
-    #[arg(long)]
-    mix: Option<String>,
-    /// Most calls in a parallel answer.
-    #[arg(long, default_value_t = 3)]
-    max_parallel_calls: usize,
-    /// Write the function list in prompts on one line (fewer tokens).
-    #[arg(long)]
-    compact: bool,
-    /// Give one-call tasks whose tool result is one number a
-    /// `final_answer` (that number, as `tools serve synth` computes it).
-    #[arg(long)]
-    final_answers: bool,
-    /// Fraction of records for valid.jsonl.
-    #[arg(long, default_value_t = 0.1)]
-    valid_fraction: f64,
-    /// Fraction of records for test.jsonl.
-    #[arg(long, default_value_t = 0.1)]
-    test_fraction: f64,
-}
-
-#[derive(Debug, Args)]
-struct StatsArgs {
-    /// The JSONL file (plain or gzip).
-    file: PathBuf,
-    /// A tokenizer.json (or a model directory holding one) to count tokens.
-    #[arg(long)]
-    tokenizer: Option<PathBuf>,
-    /// Print the statistics as JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Debug, Args)]
-struct ValidateArgs {
-    /// The JSONL file (plain or gzip).
-    file: PathBuf,
-    /// Stop at the first bad record.
-    #[arg(long)]
-    strict: bool,
-    /// How many bad records to print (all are counted).
-    #[arg(long, default_value_t = 10)]
-    show: usize,
-}
+use crate::args::{
+    DataArgs, DataCommand, DataConvertArgs as ConvertArgs, FromFormat, StatsArgs, SynthArgs,
+    ValidateArgs,
+};
 
 /// Runs a `data` subcommand.
 pub fn run(args: DataArgs) -> Result<ExitCode> {
@@ -292,6 +170,7 @@ fn validate(a: ValidateArgs) -> Result<ExitCode> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::path::PathBuf;
 
     #[derive(Debug, Parser)]
     struct Wrapper {

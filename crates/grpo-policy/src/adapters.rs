@@ -50,6 +50,7 @@ pub const ATTENTION: [&str; 4] = [
 
 /// What is trained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum FineTuneType {
     /// Low-rank adapters; the base stays frozen.

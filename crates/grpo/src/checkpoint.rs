@@ -1,7 +1,10 @@
 //! Crash-safe checkpoint directories.
 //!
-//! A checkpoint root holds one directory per saved step and a marker naming
-//! the newest one:
+//! A checkpoint root holds one directory per saved iteration and a marker
+//! naming the newest one. `step-N` is the checkpoint after N iterations
+//! (rollout batches), not N optimizer steps: GRPO takes `num_iterations`
+//! optimizer steps per iteration. The name stays `step-` so that the
+//! checkpoints of earlier versions resume.
 //!
 //! ```text
 //! root/
@@ -20,8 +23,8 @@
 //! A root has one writer at a time: the trainer that owns it.
 //!
 //! What goes into a checkpoint is the caller's business (adapters, optimizer
-//! state); [`TrainerState`] is the small JSON file with the step, RNG and
-//! data position that lets a run continue where it stopped.
+//! state); [`TrainerState`] is the small JSON file with the iteration, seed
+//! and data position that lets a run continue where it stopped.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -45,7 +48,7 @@ const TMP_SUFFIX: &str = ".tmp";
 /// A complete checkpoint directory found under a root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Checkpoint {
-    /// The optimizer step it was saved at.
+    /// The iterations done when it was saved (its `step-N` name).
     pub step: u64,
     /// Its directory, `root/step-N`.
     pub path: PathBuf,
@@ -259,7 +262,8 @@ pub fn check_resume(
 }
 
 /// Where training stands, saved as [`TRAINER_STATE_FILE`] in each checkpoint
-/// so that a resumed run continues with the same step, randomness and data.
+/// so that a resumed run continues with the same iteration, randomness and
+/// data.
 /// No random key is stored: every key is derived from `seed` and the
 /// iteration, so the seed restores the randomness.
 ///
@@ -267,7 +271,8 @@ pub fn check_resume(
 /// written back, so older binaries do not drop newer state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainerState {
-    /// Optimizer steps completed.
+    /// Iterations completed (rollout batches, not optimizer steps; the key
+    /// keeps the name of the checkpoints already written).
     pub step: u64,
     /// The run's seed.
     pub seed: u64,

@@ -23,6 +23,7 @@ use crate::thinking::Thinking;
 
 /// The learning-rate schedule's shape.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ScheduleKind {
     /// The peak rate after warmup, throughout.

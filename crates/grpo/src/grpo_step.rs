@@ -24,7 +24,7 @@ use crate::advantages::{batch_scaled, group_relative, AdvantageConfig};
 use crate::error::Result;
 use crate::loss::{grpo_loss_with, LossInputs, LossOutput, LossType};
 use crate::loss_variant::LossVariant;
-use crate::metrics::{ParallelMetrics, StepMetrics, StrategyMetrics};
+use crate::metrics::{GrpoMetrics, ParallelMetrics, StepMetrics, StrategyMetrics};
 use crate::rollout::{self, PromptSet, Rollout, RolloutConfig};
 use crate::scale_rewards::ScaleRewards;
 use crate::trainer::{key_for, Learned, Stream, Trainer};
@@ -149,35 +149,37 @@ impl Trainer {
             iteration,
             iterations: c.iters,
             loss: learned.loss,
-            mean_reward: stats.reward_mean,
-            reward_std: stats.reward_std,
-            rewards: {
-                let k_names = names.len();
-                names
-                    .into_iter()
-                    .enumerate()
-                    .map(|(k, name)| {
-                        let column: Vec<f32> = rows.iter().map(|r| r[ROW_FIELDS + k]).collect();
-                        let applied: Vec<bool> = rows
-                            .iter()
-                            .map(|r| r[ROW_FIELDS + k_names + k] != 0.0)
-                            .collect();
-                        (name, applied_mean(&column, &applied))
-                    })
-                    .collect()
-            },
-            kl: learned.kl,
-            clip_fraction: learned.clip_fraction,
-            ratio_mean: learned.ratio_mean,
-            entropy: learned.entropy,
+            grpo: Some(GrpoMetrics {
+                mean_reward: stats.reward_mean,
+                reward_std: stats.reward_std,
+                rewards: {
+                    let k_names = names.len();
+                    names
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, name)| {
+                            let column: Vec<f32> = rows.iter().map(|r| r[ROW_FIELDS + k]).collect();
+                            let applied: Vec<bool> = rows
+                                .iter()
+                                .map(|r| r[ROW_FIELDS + k_names + k] != 0.0)
+                                .collect();
+                            (name, applied_mean(&column, &applied))
+                        })
+                        .collect()
+                },
+                kl: learned.kl,
+                clip_fraction: learned.clip_fraction,
+                ratio_mean: learned.ratio_mean,
+                entropy: learned.entropy,
+                truncated_fraction: count(3) as f32 / n,
+                parseable_fraction: count(4) as f32 / n,
+                zero_variance_groups: stats.zero_variance_groups,
+                groups: stats.groups,
+                rollout_tokens_per_s: sampled_tokens as f32 / generation_s.max(1e-6),
+            }),
             grad_norm: learned.grad_norm,
             learning_rate: learned.lr,
             completion_length: sampled_tokens as f32 / n,
-            truncated_fraction: count(3) as f32 / n,
-            parseable_fraction: count(4) as f32 / n,
-            zero_variance_groups: stats.zero_variance_groups,
-            groups: stats.groups,
-            rollout_tokens_per_s: sampled_tokens as f32 / generation_s.max(1e-6),
             train_tokens_per_s: (c.num_iterations * (prompt_tokens + total_tokens)) as f32
                 / train_s.max(1e-6),
             step_s: start.elapsed().as_secs_f32(),

@@ -10,10 +10,15 @@ use crate::error::{Error, Result};
 
 /// One ratio per token, or one per completion (GSPO).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum ImportanceSamplingLevel {
     /// `ρ_i,t = exp(logp_i,t − old_i,t)`, clipped per token (PPO, GRPO).
     #[default]
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "One ratio per token, clipped per token")
+    )]
     Token,
     /// GSPO's length-normalised sequence ratio (Group Sequence Policy
     /// Optimization, arXiv 2507.18071):
@@ -23,6 +28,10 @@ pub enum ImportanceSamplingLevel {
     /// clipped whole, so one off-policy token cannot survive in an
     /// otherwise clipped sequence, and the ratio's variance does not grow
     /// with the completion's length.
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "GSPO's length-normalised ratio per completion, clipped whole")
+    )]
     Sequence,
 }
 

@@ -67,6 +67,7 @@ pub mod curriculum;
 pub mod data_parallel;
 mod error;
 pub mod eval;
+mod grpo_metrics;
 mod grpo_step;
 pub mod importance_sampling;
 pub mod loss;

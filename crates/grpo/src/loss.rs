@@ -35,6 +35,7 @@ use crate::loss_variant::LossVariant;
 
 /// How per-token losses `L_it` (with mask `m_it`, `B` rows) become one scalar.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum LossType {
     /// Mean over tokens within each completion, then mean over completions:
@@ -42,20 +43,36 @@ pub enum LossType {
     /// completions weigh each token less, which Dr. GRPO (arXiv 2503.20783,
     /// §3.1) identifies as a length bias.
     #[default]
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "Token mean per completion, then mean over completions")
+    )]
     Grpo,
     /// Mean over all completion tokens of this batch:
     /// `Σ_it m_it L_it / Σ_it m_it` (TRL's `bnpo`, batch-normalised policy
     /// optimization). Every token weighs the same.
+    #[cfg_attr(feature = "clap", value(help = "Token mean over the batch"))]
     Bnpo,
     /// Sum over tokens divided by a constant, the batch size times the
     /// generation budget: `Σ_it m_it L_it / (B · max_completion_length)`
     /// (Dr. GRPO, arXiv 2503.20783, §3.1). No length bias and a normaliser
     /// that does not depend on the samples.
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            name = "dr_grpo",
+            help = "Token sum over batch size × max completion length (Dr. GRPO)"
+        )
+    )]
     DrGrpo,
     /// DAPO's token-level loss (arXiv 2503.14476, §3.3):
     /// `Σ_it m_it L_it / N`, where `N` is the number of completion tokens of
     /// the *whole generation batch*. It equals [`LossType::Bnpo`] unless the
     /// batch is split into slices and [`LossInputs::total_tokens`] is set.
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "Token mean over the whole generation batch (DAPO)")
+    )]
     Dapo,
 }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::grpo_metrics::GrpoMetrics;
 
 /// One iteration's measurements.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,40 +22,18 @@ pub struct StepMetrics {
     pub iterations: usize,
     /// The loss of the last update on this batch.
     pub loss: f32,
-    /// Mean weighted reward.
-    pub mean_reward: f32,
-    /// Standard deviation of the weighted reward over the batch.
-    pub reward_std: f32,
-    /// Mean of each reward function, by name, in the configured order,
-    /// over the completions it applied to (`None`: it applied to none).
-    pub rewards: Vec<(String, Option<f32>)>,
-    /// Mean KL to the reference policy (when beta > 0).
-    pub kl: Option<f32>,
-    /// Fraction of tokens whose ratio was clipped.
-    pub clip_fraction: f32,
-    /// Mean importance ratio.
-    pub ratio_mean: f32,
-    /// Mean entropy (nats) of the policy's sampling distribution at the
-    /// completion tokens the loss counts, from the last update's pass (TRL's
-    /// `entropy`). `None` for supervised fine-tuning.
-    #[serde(default)]
-    pub entropy: Option<f32>,
+    /// What a GRPO iteration measured of its rollouts and its update;
+    /// `None` (and absent from `metrics.jsonl`) for supervised
+    /// fine-tuning, which samples nothing and has no rewards.
+    #[serde(flatten)]
+    pub grpo: Option<GrpoMetrics>,
     /// Global gradient norm before clipping.
     pub grad_norm: f32,
     /// Learning rate of the last update.
     pub learning_rate: f32,
-    /// Mean completion length in tokens.
+    /// Mean completion length in tokens (of the reference answers, for
+    /// supervised fine-tuning).
     pub completion_length: f32,
-    /// Fraction of completions cut by the length limit.
-    pub truncated_fraction: f32,
-    /// Fraction of completions with at least one parseable call.
-    pub parseable_fraction: f32,
-    /// Groups whose completions all got the same reward (no signal).
-    pub zero_variance_groups: usize,
-    /// Groups in the batch.
-    pub groups: usize,
-    /// Generated tokens per second.
-    pub rollout_tokens_per_s: f32,
     /// Trained tokens (prompt and completion) per second.
     pub train_tokens_per_s: f32,
     /// Seconds for the whole iteration.
@@ -141,18 +120,18 @@ impl StepMetrics {
     /// 0.342`, one indented line per reward function, then the other
     /// measurements.
     pub fn report(&self) -> String {
-        if self.groups == 0 {
+        let Some(g) = &self.grpo else {
             // Supervised fine-tuning: no rewards.
             return format!(
                 "Iteration {}/{} | Loss: {:.3} | grad norm: {:.3} | lr: {:.2e} | train {:.0} tok/s | {:.2}s/it",
                 self.iteration, self.iterations, self.loss, self.grad_norm, self.learning_rate, self.train_tokens_per_s, self.step_s
             );
-        }
+        };
         let mut s = format!(
             "Iteration {}/{} | Loss: {:.3} | Mean Reward: {:.3}\n",
-            self.iteration, self.iterations, self.loss, self.mean_reward
+            self.iteration, self.iterations, self.loss, g.mean_reward
         );
-        for (name, value) in &self.rewards {
+        for (name, value) in &g.rewards {
             match value {
                 Some(v) => {
                     let _ = writeln!(s, "  {name}: {v:.3}");
@@ -162,26 +141,25 @@ impl StepMetrics {
                 }
             }
         }
-        let kl = self
-            .kl
-            .map_or_else(|| "off".to_string(), |k| format!("{k:.4}"));
-        let entropy = self
+        let kl =
+            g.kl.map_or_else(|| "off".to_string(), |k| format!("{k:.4}"));
+        let entropy = g
             .entropy
             .map_or_else(String::new, |e| format!(" | entropy: {e:.3}"));
         let _ = writeln!(
             s,
             "  kl: {kl} | clip: {:.3}{entropy} | grad norm: {:.3} | lr: {:.2e}",
-            self.clip_fraction, self.grad_norm, self.learning_rate
+            g.clip_fraction, self.grad_norm, self.learning_rate
         );
         let _ = write!(
             s,
             "  completion: {:.1} tok, {:.0}% truncated, {:.0}% parseable | zero-variance groups: {}/{} | rollout {:.0} tok/s, train {:.0} tok/s | {:.2}s/it | peak mem {:.0} MB",
             self.completion_length,
-            100.0 * self.truncated_fraction,
-            100.0 * self.parseable_fraction,
-            self.zero_variance_groups,
-            self.groups,
-            self.rollout_tokens_per_s,
+            100.0 * g.truncated_fraction,
+            100.0 * g.parseable_fraction,
+            g.zero_variance_groups,
+            g.groups,
+            g.rollout_tokens_per_s,
             self.train_tokens_per_s,
             self.step_s,
             self.peak_memory_bytes as f64 / 1e6,
@@ -275,16 +253,55 @@ pub(crate) mod tests {
         assert!(m.report().contains("| entropy: 1.500 |"), "{}", m.report());
         let json = serde_json::to_value(&m).unwrap();
         assert_eq!(json["entropy"], 1.5);
-        let sft = StepMetrics {
-            entropy: None,
-            ..sample()
-        };
-        assert!(!sft.report().contains("entropy"));
+        let unmeasured = with_grpo(sample(), |g| g.entropy = None);
+        assert!(!unmeasured.report().contains("entropy"));
         // Lines written before the metric existed still read.
         let mut old = serde_json::to_value(&m).unwrap();
         old.as_object_mut().unwrap().remove("entropy");
         let read: StepMetrics = serde_json::from_value(old).unwrap();
-        assert_eq!(read.entropy, None);
+        assert_eq!(read.grpo.unwrap().entropy, None);
+    }
+
+    /// `m` with its GRPO measurements changed by `f`.
+    pub(crate) fn with_grpo(mut m: StepMetrics, f: impl FnOnce(&mut GrpoMetrics)) -> StepMetrics {
+        f(m.grpo.as_mut().expect("a GRPO sample"));
+        m
+    }
+
+    #[test]
+    fn sft_iterations_log_no_grpo_measurements() {
+        let sft = StepMetrics {
+            grpo: None,
+            ..sample()
+        };
+        let json = serde_json::to_value(&sft).unwrap();
+        for key in [
+            "mean_reward",
+            "reward_std",
+            "rewards",
+            "kl",
+            "clip_fraction",
+            "ratio_mean",
+            "entropy",
+            "truncated_fraction",
+            "parseable_fraction",
+            "zero_variance_groups",
+            "groups",
+            "rollout_tokens_per_s",
+        ] {
+            assert!(json.get(key).is_none(), "{key} in {json}");
+        }
+        assert_eq!(json["loss"], serde_json::json!(sft.loss));
+        assert_eq!(serde_json::from_value::<StepMetrics>(json).unwrap(), sft);
+        assert!(sft
+            .report()
+            .starts_with("Iteration 100/1000 | Loss: 1.234 | grad norm"));
+        // A GRPO line reads back whole.
+        let grpo = serde_json::to_value(sample()).unwrap();
+        assert_eq!(
+            serde_json::from_value::<StepMetrics>(grpo).unwrap(),
+            sample()
+        );
     }
 
     pub(crate) fn sample() -> StepMetrics {
@@ -292,24 +309,26 @@ pub(crate) mod tests {
             iteration: 100,
             iterations: 1000,
             loss: 1.2344,
-            mean_reward: 0.342,
-            reward_std: 0.2,
-            rewards: vec![
-                ("tool_call_exact".into(), Some(0.125)),
-                ("tool_call_function".into(), Some(0.625)),
-            ],
-            kl: Some(0.01),
-            clip_fraction: 0.0,
-            ratio_mean: 1.0,
-            entropy: Some(1.5),
+            grpo: Some(GrpoMetrics {
+                mean_reward: 0.342,
+                reward_std: 0.2,
+                rewards: vec![
+                    ("tool_call_exact".into(), Some(0.125)),
+                    ("tool_call_function".into(), Some(0.625)),
+                ],
+                kl: Some(0.01),
+                clip_fraction: 0.0,
+                ratio_mean: 1.0,
+                entropy: Some(1.5),
+                truncated_fraction: 0.0,
+                parseable_fraction: 0.9,
+                zero_variance_groups: 1,
+                groups: 4,
+                rollout_tokens_per_s: 1000.0,
+            }),
             grad_norm: 0.5,
             learning_rate: 1e-5,
             completion_length: 12.5,
-            truncated_fraction: 0.0,
-            parseable_fraction: 0.9,
-            zero_variance_groups: 1,
-            groups: 4,
-            rollout_tokens_per_s: 1000.0,
             train_tokens_per_s: 2000.0,
             step_s: 1.5,
             peak_memory_bytes: 100_000_000,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// score that is not a number) always stops the run: it is a bug in the
 /// reward, not bad luck on one batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum RewardErrors {
     /// Stop the run, with a checkpoint of the last complete iteration.

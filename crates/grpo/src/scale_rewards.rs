@@ -11,20 +11,33 @@ use crate::error::{Error, Result};
 /// (TRL's `scale_rewards`). `true` and `false`, the setting's older
 /// values, read as `group` and `none`, as TRL reads them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ScaleRewards {
     /// The group's sample standard deviation plus `1e-4` (DeepSeekMath's
     /// GRPO).
     #[default]
+    #[cfg_attr(
+        feature = "clap",
+        value(alias = "true", help = "The group's standard deviation (also `true`)")
+    )]
     Group,
     /// The sample standard deviation of every reward of the iteration's
     /// batch plus `1e-4` (TRL's `scale_rewards="batch"`, after "Tricks or
     /// Traps? A Deep Dive into RL for LLM Reasoning", arXiv 2508.08221):
     /// groups keep their own baseline, but a group whose rewards barely
     /// differ is not blown up to unit spread.
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "The standard deviation of the iteration's whole batch")
+    )]
     Batch,
     /// Nothing: advantages are the centred rewards (Dr. GRPO, arXiv
     /// 2503.20783, §3.1).
+    #[cfg_attr(
+        feature = "clap",
+        value(alias = "false", help = "Nothing, as Dr. GRPO (also `false`)")
+    )]
     None,
 }
 

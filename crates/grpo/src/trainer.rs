@@ -105,7 +105,8 @@ pub(crate) enum Stream {
     Recovery = 4,
 }
 
-/// The key of `stream` at `step`: a pure function of the seed, so that
+/// The key of `stream` at `step` (the iteration for rollouts and recovery,
+/// the optimizer step for dropout): a pure function of the seed, so that
 /// nothing about the random state needs saving.
 pub(crate) fn key_for(seed: u64, stream: Stream, step: u64) -> Result<Array> {
     let mut z = seed
@@ -119,7 +120,7 @@ pub(crate) fn key_for(seed: u64, stream: Stream, step: u64) -> Result<Array> {
 
 impl Trainer {
     /// Sets up a run: validates `config`, adds adapters to `policy` (or, with
-    /// `resume`, restores adapters, optimizer, step and data position from
+    /// `resume`, restores adapters, optimizer, iteration and data position from
     /// the latest checkpoint under `adapter_path/checkpoints`), tokenizes the
     /// data, and opens the logs.
     pub fn new(

@@ -26,11 +26,15 @@ impl Condition {
     ];
 
     fn holds(self, m: &StepMetrics) -> bool {
+        // Each condition is about rollouts, which SFT iterations do not have.
+        let Some(g) = &m.grpo else {
+            return false;
+        };
         match self {
-            Condition::Truncated => m.truncated_fraction > 0.5,
-            Condition::ConstantReward => m.reward_std == 0.0,
-            Condition::ZeroVariance => m.zero_variance_groups * 4 >= m.groups * 3,
-            Condition::NoCalls => m.parseable_fraction == 0.0,
+            Condition::Truncated => g.truncated_fraction > 0.5,
+            Condition::ConstantReward => g.reward_std == 0.0,
+            Condition::ZeroVariance => g.zero_variance_groups * 4 >= g.groups * 3,
+            Condition::NoCalls => g.parseable_fraction == 0.0,
         }
     }
 
@@ -70,7 +74,7 @@ impl Watchdog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::tests::sample;
+    use crate::metrics::tests::{sample, with_grpo};
 
     #[test]
     fn warns_after_patience_then_stays_quiet() {
@@ -79,8 +83,7 @@ mod tests {
         for i in 1..=30 {
             let m = StepMetrics {
                 iteration: i,
-                truncated_fraction: 0.9,
-                ..sample()
+                ..with_grpo(sample(), |g| g.truncated_fraction = 0.9)
             };
             warned.extend(w.observe(&m).into_iter().map(|msg| (i, msg)));
         }

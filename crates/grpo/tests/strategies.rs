@@ -401,6 +401,9 @@ fn the_phase_of_each_iteration_holds_across_a_resume() {
     );
     // Every phase's rewards are measured throughout.
     let names: Vec<&str> = resumed.steps[0]
+        .grpo
+        .as_ref()
+        .expect("GRPO measurements")
         .rewards
         .iter()
         .map(|(n, _)| n.as_str())

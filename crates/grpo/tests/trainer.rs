@@ -37,13 +37,13 @@ fn run_to_end(t: &mut Trainer) -> (TrainSummary, Vec<StepMetrics>) {
     (summary, obs.seen)
 }
 
-fn losses(dir: &std::path::Path) -> Vec<(usize, f32, f32)> {
+fn losses(dir: &std::path::Path) -> Vec<(usize, f32, Option<f32>)> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))
         .unwrap()
         .lines()
         .map(|l| {
             let m: StepMetrics = serde_json::from_str(l).unwrap();
-            (m.iteration, m.loss, m.mean_reward)
+            (m.iteration, m.loss, m.grpo.map(|g| g.mean_reward))
         })
         .collect()
 }
@@ -68,9 +68,10 @@ fn a_run_leaves_adapters_checkpoints_and_logs() {
     assert_eq!(summary.iterations_done, 4);
     assert_eq!(seen.len(), 4);
     for m in &seen {
-        assert!(m.loss.is_finite() && m.kl.is_some(), "{m:?}");
-        assert_eq!(m.groups, 2);
-        assert_eq!(m.rewards.len(), 2);
+        let g = m.grpo.as_ref().expect("GRPO measurements");
+        assert!(m.loss.is_finite() && g.kl.is_some(), "{m:?}");
+        assert_eq!(g.groups, 2);
+        assert_eq!(g.rewards.len(), 2);
     }
     let dir = out.path();
     for f in [
@@ -288,6 +289,17 @@ fn sft_lowers_the_answer_loss() {
     let first = seen.first().unwrap().loss;
     let last = seen.last().unwrap().loss;
     assert!(last < 0.7 * first, "SFT loss went from {first} to {last}");
+    // SFT samples nothing and is not rewarded: no GRPO measurements, in
+    // the observer or in metrics.jsonl.
+    assert!(seen.iter().all(|m| m.grpo.is_none()), "{seen:?}");
+    let logged = std::fs::read_to_string(out.path().join("metrics.jsonl")).unwrap();
+    for line in logged.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for key in ["mean_reward", "parseable_fraction", "ratio_mean", "groups"] {
+            assert!(v.get(key).is_none(), "{key} in {line}");
+        }
+        assert!(v["loss"].as_f64().is_some(), "{line}");
+    }
 }
 
 #[test]
@@ -333,7 +345,10 @@ fn a_full_fine_tune_measures_kl_against_its_starting_weights() {
     };
     let mut t = Trainer::new(config, policy, &tasks(8), None, false, Objective::Grpo).unwrap();
     let (_, seen) = run_to_end(&mut t);
-    let kl: Vec<f32> = seen.iter().map(|m| m.kl.unwrap()).collect();
+    let kl: Vec<f32> = seen
+        .iter()
+        .map(|m| m.grpo.as_ref().and_then(|g| g.kl).unwrap())
+        .collect();
     // Step 1 samples from the starting weights: no divergence yet. After
     // updates the policy has moved away from them, and the KL shows it
     // (it stayed 0 when the policy was its own reference).
@@ -363,8 +378,9 @@ fn the_grpo_variants_train_and_log_the_entropy() {
     let (summary, seen) = run_to_end(&mut trainer);
     assert_eq!(summary.outcome, Outcome::Finished);
     for m in &seen {
-        assert!(m.loss.is_finite() && m.ratio_mean.is_finite(), "{m:?}");
-        let e = m.entropy.expect("the entropy of every GRPO iteration");
+        let g = m.grpo.as_ref().expect("GRPO measurements");
+        assert!(m.loss.is_finite() && g.ratio_mean.is_finite(), "{m:?}");
+        let e = g.entropy.expect("the entropy of every GRPO iteration");
         assert!(e > 0.0 && e <= vocab.ln() + 1e-3, "{m:?}");
     }
     let logged = std::fs::read_to_string(out.path().join("metrics.jsonl")).unwrap();
@@ -404,7 +420,8 @@ fn dynamic_sampling_trains_on_groups_that_differ_within_its_rounds() {
     // most a batch: 4 + 4 + 4 more) and trains on its first batch.
     for m in run(&["tool_call_parseable"]) {
         assert_eq!(m.strategy.sampled_groups, Some(16), "{m:?}");
-        assert_eq!((m.groups, m.zero_variance_groups), (4, 4), "{m:?}");
+        let g = m.grpo.as_ref().unwrap();
+        assert_eq!((g.groups, g.zero_variance_groups), (4, 4), "{m:?}");
     }
     // Rewards on the length of the prose differ within most groups: the
     // groups trained on all carry a signal, and a constant group was
@@ -412,10 +429,11 @@ fn dynamic_sampling_trains_on_groups_that_differ_within_its_rounds() {
     let seen = run(&["tool_call_concise"]);
     for m in &seen {
         let sampled = m.strategy.sampled_groups.unwrap();
-        assert_eq!(m.zero_variance_groups, 0, "{m:?}");
-        assert!(m.groups <= 4 && (4..=16).contains(&sampled), "{m:?}");
+        let g = m.grpo.as_ref().unwrap();
+        assert_eq!(g.zero_variance_groups, 0, "{m:?}");
+        assert!(g.groups <= 4 && (4..=16).contains(&sampled), "{m:?}");
         if sampled == 4 {
-            assert_eq!(m.groups, 4, "{m:?}");
+            assert_eq!(g.groups, 4, "{m:?}");
         }
     }
 }
@@ -448,7 +466,8 @@ fn with_lora_dropout_the_updates_of_an_iteration_share_their_masks() {
     let (_, seen) = run_to_end(&mut t);
     assert_eq!(seen.len(), 2);
     for m in &seen {
-        assert!((m.ratio_mean - 1.0).abs() < 1e-5, "{m:?}");
-        assert_eq!(m.clip_fraction, 0.0, "{m:?}");
+        let g = m.grpo.as_ref().unwrap();
+        assert!((g.ratio_mean - 1.0).abs() < 1e-5, "{m:?}");
+        assert_eq!(g.clip_fraction, 0.0, "{m:?}");
     }
 }

@@ -1,62 +1,36 @@
-//! The command line. Flag names and meanings follow the user's guide
-//! (`--group-size`, `--reward-functions`, …); doc comments are the help.
+//! `mlx-grpo train` and `mlx-grpo sft`: the flags of a run's settings.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
-use clap::{Args, Parser, Subcommand};
-use grpo::config::ScheduleKind;
+use clap::{Arg, Args};
+use grpo::config::{ScheduleKind, TrainConfig};
+use grpo::importance_sampling::ImportanceSamplingLevel;
 use grpo::loss::LossType;
+use grpo::reward_errors::RewardErrors;
+use grpo::scale_rewards::ScaleRewards;
 use grpo_policy::adapters::FineTuneType;
-
-/// Teach language models to call tools with GRPO on Apple's MLX.
-///
-/// Run `mlx-grpo train` with no arguments to train the small model that ships
-/// with mlx-grpo on its tool-calling data (offline, a few minutes on a
-/// laptop CPU). Point `--model` at a Hugging Face or MLX checkpoint
-/// (e.g. mlx-community/Qwen2.5-0.5B-Instruct-4bit) and `--data` at a JSONL
-/// file in the guide's format to train your own.
-#[derive(Debug, Parser)]
-#[command(name = "mlx-grpo", version, max_term_width = 100)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Train a model to call tools with GRPO.
-    #[command(allow_negative_numbers = true)]
-    Train(Box<TrainArgs>),
-    /// Supervised fine-tuning on the answers (a warm start before GRPO).
-    #[command(allow_negative_numbers = true)]
-    Sft(Box<TrainArgs>),
-    /// Score a model (with or without adapters) on a tool-calling JSONL file.
-    Eval(EvalArgs),
-    /// Fold adapters into the model and write a standalone model directory.
-    Fuse(FuseArgs),
-    /// Import a GGUF file (llama.cpp's format) as a Hugging Face-layout
-    /// model directory that mlx-grpo and mlx-lm load.
-    Convert(ConvertArgs),
-    /// Convert, generate, inspect and validate tool-calling data sets.
-    Data(crate::cmd::data::DataArgs),
-    /// Create a small random model with a tokenizer trained on a data set
-    /// (how the embedded model starts).
-    InitModel(crate::cmd::init_model::InitModelArgs),
-    /// Run the built-in MCP tool server, or try any MCP server by hand.
-    Tools(crate::cmd::tools::ToolsArgs),
-}
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// `mlx-grpo train` (and `sft`): every setting of a run. Unset flags come
 /// from `--config`, then from the defaults shown.
+///
+/// Each setting is a field named as its [`TrainConfig`] field (the flag is
+/// that name with `-`, the YAML key that name), of the library's own type
+/// wrapped in `Option` (`None`: not given). The flags become settings by
+/// serialising this struct, so a flag cannot be left out of the overlay;
+/// fields that are not settings are `#[serde(skip)]`. Defaults are not
+/// written here: [`with_default`] adds them to the help from
+/// `TrainConfig::default()`.
 ///
 /// Negative numbers parse wherever they stand (`allow_negative_numbers` on
 /// the subcommands); the float flags also take `allow_hyphen_values`,
 /// because clap's test for a negative number rejects a signed exponent
 /// (`--learning-rate -1e-5`). List flags (`--reward-weights 1 2 3`) end at
 /// the next flag.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Default, Args, Serialize)]
+#[command(mut_args = with_default)]
 pub struct TrainArgs {
     /// Model directory or Hugging Face repo id (from the local cache)
     /// [default: the embedded tiny model].
@@ -72,33 +46,35 @@ pub struct TrainArgs {
     /// YAML file with any of these settings (keys are flag names, `-` or
     /// `_`); flags given here override it.
     #[arg(long, help_heading = "Model and data")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Train (accepted for compatibility with mlx-lm style commands; this
     /// subcommand always trains).
     #[arg(long, help_heading = "Model and data")]
+    #[serde(skip)]
     pub train: bool,
     /// Stop at the first malformed data line instead of skipping and counting.
     #[arg(long, help_heading = "Model and data")]
+    #[serde(skip)]
     pub strict: bool,
 
-    /// What to train: lora, dora or full [default: lora].
+    /// What to train: lora, dora or full.
     #[arg(long, value_enum, help_heading = "Fine-tuning")]
-    pub train_type: Option<TrainType>,
-    /// Adapt the last N transformer blocks; -1 for all [default: 16].
+    pub train_type: Option<FineTuneType>,
+    /// Adapt the last N transformer blocks; -1 for all.
     #[arg(long, allow_hyphen_values = true, help_heading = "Fine-tuning")]
     pub lora_layers: Option<i32>,
-    /// Adapter rank [default: 8].
+    /// Adapter rank.
     #[arg(long, help_heading = "Fine-tuning")]
     pub lora_rank: Option<i32>,
-    /// Adapter alpha; updates are scaled by alpha / rank [default: 16].
+    /// Adapter alpha; updates are scaled by alpha / rank.
     #[arg(long, allow_hyphen_values = true, help_heading = "Fine-tuning")]
     pub lora_alpha: Option<f32>,
-    /// Dropout on adapter inputs [default: 0].
+    /// Dropout on adapter inputs.
     #[arg(long, allow_hyphen_values = true, help_heading = "Fine-tuning")]
     pub lora_dropout: Option<f32>,
-    /// Projections to adapt [default: self_attn.q_proj self_attn.k_proj
-    /// self_attn.v_proj self_attn.o_proj; add mlp.gate_proj mlp.up_proj
-    /// mlp.down_proj for the MLP].
+    /// Projections to adapt; add mlp.gate_proj mlp.up_proj mlp.down_proj
+    /// for the MLP.
     #[arg(long, num_args = 1.., help_heading = "Fine-tuning")]
     pub lora_keys: Option<Vec<String>>,
     /// Recompute activations in the backward pass to save memory
@@ -106,39 +82,40 @@ pub struct TrainArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "Fine-tuning")]
     pub grad_checkpoint: Option<bool>,
 
-    /// Training iterations [default: 1000].
+    /// Training iterations.
     #[arg(long, help_heading = "Optimisation")]
     pub iters: Option<usize>,
     /// Prompts per iteration, over all processes of a distributed run
-    /// (each takes an equal share) [default: 4].
+    /// (each takes an equal share).
     #[arg(long, help_heading = "Optimisation")]
     pub batch_size: Option<usize>,
-    /// Completions sampled per prompt; advantages compare them [default: 8].
+    /// Completions sampled per prompt; advantages compare them.
     #[arg(long, help_heading = "Optimisation")]
     pub group_size: Option<usize>,
-    /// Peak learning rate [default: 1e-5].
+    /// Peak learning rate.
     #[arg(long, allow_hyphen_values = true, help_heading = "Optimisation")]
     pub learning_rate: Option<f32>,
-    /// Linear warmup, in optimizer steps: GRPO takes --num-iterations of them per iteration, SFT one [default: 0].
+    /// Linear warmup, in optimizer steps: GRPO takes --num-iterations of
+    /// them per iteration, SFT one.
     #[arg(long, help_heading = "Optimisation")]
     pub warmup_steps: Option<usize>,
-    /// Learning-rate schedule after warmup: constant or cosine [default: constant].
+    /// Learning-rate schedule after warmup: constant or cosine.
     #[arg(long, value_enum, help_heading = "Optimisation")]
-    pub lr_schedule: Option<Schedule>,
-    /// Final learning rate of the cosine schedule [default: 0].
+    pub lr_schedule: Option<ScheduleKind>,
+    /// Final learning rate of the cosine schedule.
     #[arg(long, allow_hyphen_values = true, help_heading = "Optimisation")]
     pub min_learning_rate: Option<f32>,
-    /// AdamW weight decay [default: 0].
+    /// AdamW weight decay.
     #[arg(long, allow_hyphen_values = true, help_heading = "Optimisation")]
     pub weight_decay: Option<f32>,
-    /// Clip the global gradient norm to this; 0 for no clipping [default: 1].
+    /// Clip the global gradient norm to this; 0 for no clipping.
     #[arg(long, allow_hyphen_values = true, help_heading = "Optimisation")]
     pub max_grad_norm: Option<f32>,
-    /// Seed of data order, sampling and adapter initialisation [default: 0].
+    /// Seed of data order, sampling and adapter initialisation.
     #[arg(long, help_heading = "Optimisation")]
     pub seed: Option<u64>,
 
-    /// Most tokens per completion [default: 256].
+    /// Most tokens per completion.
     #[arg(long, help_heading = "Generation")]
     pub max_completion_length: Option<usize>,
     /// Most tokens per prompt, chat template included (TRL's
@@ -153,87 +130,85 @@ pub struct TrainArgs {
     /// tokens are kept (the start of its text is dropped, as TRL truncates
     /// on the left; the chat template's framing stays). With the guide's
     /// prompts that drops the function list first, so shorter prompts are
-    /// better. Records with `messages` are skipped, not cut [default: false].
+    /// better. Records with `messages` are skipped, not cut.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "Generation")]
     pub truncate_prompts: Option<bool>,
-    /// Sampling temperature of rollouts [default: 0.7].
+    /// Sampling temperature of rollouts.
     #[arg(long, allow_hyphen_values = true, help_heading = "Generation")]
     pub temperature: Option<f32>,
-    /// Nucleus sampling; 1 for off [default: 1].
+    /// Nucleus sampling; 1 for off.
     #[arg(long, allow_hyphen_values = true, help_heading = "Generation")]
     pub top_p: Option<f32>,
-    /// Top-k sampling; 0 for off [default: 0].
+    /// Top-k sampling; 0 for off.
     #[arg(long, help_heading = "Generation")]
     pub top_k: Option<i32>,
-    /// Min-p sampling; 0 for off [default: 0].
+    /// Min-p sampling; 0 for off.
     #[arg(long, allow_hyphen_values = true, help_heading = "Generation")]
     pub min_p: Option<f32>,
     /// Completions must open with a closed reasoning block; those that do
-    /// not score 0 on every reward [default: false; tool calling needs no
-    /// reasoning].
+    /// not score 0 on every reward (tool calling needs no reasoning).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "Generation")]
     pub enforce_thinking: Option<bool>,
-    /// Opening reasoning tag [default: <think>].
+    /// Opening reasoning tag.
     #[arg(long, help_heading = "Generation")]
     pub think_start: Option<String>,
-    /// Closing reasoning tag [default: </think>].
+    /// Closing reasoning tag.
     #[arg(long, help_heading = "Generation")]
     pub think_end: Option<String>,
     /// Two-phase recovery: at most N samples per group that hit the length
     /// limit inside their reasoning get a forced --think-end and a short
-    /// answer budget; -1 for off, >= --group-size for all [default: -1].
+    /// answer budget; -1 for off, >= --group-size for all.
     #[arg(long, allow_hyphen_values = true, help_heading = "Generation")]
     pub two_phase_samples_per_group: Option<i64>,
     /// Two-phase recovery: answer tokens sampled after the forced
-    /// --think-end [default: 64].
+    /// --think-end.
     #[arg(long, help_heading = "Generation")]
     pub two_phase_answer_length: Option<usize>,
 
-    /// KL penalty to the base model; 0 skips the reference pass [default: 0.1].
+    /// KL penalty to the base model; 0 skips the reference pass.
     #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub beta: Option<f32>,
-    /// Lower clip range of the importance ratio [default: 0.2].
+    /// Lower clip range of the importance ratio.
     #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub epsilon: Option<f32>,
     /// Upper clip range (DAPO's clip-higher) [default: --epsilon].
     #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub epsilon_high: Option<f32>,
-    /// Loss aggregation: grpo, bnpo, dr_grpo or dapo [default: grpo].
+    /// Loss aggregation: grpo, bnpo, dr_grpo or dapo.
     #[arg(long, value_enum, help_heading = "GRPO objective")]
-    pub loss_type: Option<Loss>,
-    /// Optimizer steps on each batch of completions [default: 1].
+    pub loss_type: Option<LossType>,
+    /// Optimizer steps on each batch of completions.
     #[arg(long, help_heading = "GRPO objective")]
     pub num_iterations: Option<usize>,
     /// What group-centred rewards are divided by, as TRL's
     /// scale_rewards: `group` (the group's std), `batch` (the whole
     /// batch's std) or `none` (Dr. GRPO); `true` / `false` mean group /
-    /// none [default: group].
+    /// none.
     #[arg(long, num_args = 0..=1, default_missing_value = "group", value_name = "group|batch|none", help_heading = "GRPO objective")]
-    pub scale_rewards: Option<grpo::scale_rewards::ScaleRewards>,
-    /// Leave completions cut by the length limit out of the loss [default: false].
+    pub scale_rewards: Option<ScaleRewards>,
+    /// Leave completions cut by the length limit out of the loss.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "GRPO objective")]
     pub mask_truncated_completions: Option<bool>,
     /// Importance ratio per `token`, or per `sequence` (GSPO's
     /// length-normalised sequence ratio, clipped whole), as TRL's
-    /// importance_sampling_level [default: token].
+    /// importance_sampling_level.
     #[arg(long, value_name = "token|sequence", help_heading = "GRPO objective")]
-    pub importance_sampling_level: Option<grpo::importance_sampling::ImportanceSamplingLevel>,
+    pub importance_sampling_level: Option<ImportanceSamplingLevel>,
     /// Train only on this fraction of completion tokens, those of highest
     /// entropy in the batch (TRL's top_entropy_quantile; 0.2 keeps the top
-    /// 20%) [default: 1, every token].
+    /// 20%; 1 trains on every token).
     #[arg(long, value_name = "Q", help_heading = "GRPO objective")]
     pub top_entropy_quantile: Option<f32>,
     /// DAPO's dynamic sampling: groups whose completions all got the same
     /// reward carry no signal, so sample fresh prompts, in at most ROUNDS
     /// extra rollouts per iteration, and train on groups that differ;
-    /// `--dynamic-sampling` alone allows 3 [default: 0, off].
+    /// `--dynamic-sampling` alone allows 3, and 0 is off.
     #[arg(long, num_args = 0..=1, default_missing_value = "3", value_name = "ROUNDS", help_heading = "GRPO objective")]
     pub dynamic_sampling: Option<usize>,
     /// Reward functions: tool_call_exact, tool_call_function,
     /// tool_call_params, tool_call_overall, tool_call_parseable,
-    /// tool_call_format, tool_call_concise, final_answer [default:
-    /// tool_call_exact tool_call_function]. For phases of different rewards, use `phases:`
-    /// in --config.
+    /// tool_call_format, tool_call_concise, final_answer. For phases of
+    /// different rewards, use `phases:` in --config.
     #[arg(long, num_args = 1.., help_heading = "GRPO objective")]
     pub reward_functions: Option<Vec<String>>,
     /// One weight per reward function [default: 1 each].
@@ -254,12 +229,12 @@ pub struct TrainArgs {
     #[arg(long, value_name = "CMD ARGS", help_heading = "Custom rewards")]
     pub reward_command: Option<String>,
     /// Seconds a custom reward may take for one batch before its worker is
-    /// stopped [default: 60].
+    /// stopped.
     #[arg(long, value_name = "SECONDS", help_heading = "Custom rewards")]
     pub reward_timeout: Option<f64>,
     /// What an exception or a timeout in a custom reward does: `stop` the
     /// run (with a checkpoint) or `skip` the batch for that reward (scored
-    /// as not applicable, counted) [default: stop].
+    /// as not applicable, counted).
     #[arg(long, value_enum, help_heading = "Custom rewards")]
     pub reward_errors: Option<RewardErrors>,
     /// Give the first part of the reference answer at the start of each
@@ -267,36 +242,36 @@ pub struct TrainArgs {
     /// to --curriculum-end-ratio over --curriculum-steps iterations.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "GRPO objective")]
     pub curriculum_enabled: Option<bool>,
-    /// Scaffold fraction at the start [default: 1].
+    /// Scaffold fraction at the start.
     #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub curriculum_start_ratio: Option<f32>,
-    /// Scaffold fraction at the end [default: 0].
+    /// Scaffold fraction at the end.
     #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
     pub curriculum_end_ratio: Option<f32>,
-    /// Iterations over which the scaffold fraction moves [default: 500].
+    /// Iterations over which the scaffold fraction moves.
     #[arg(long, help_heading = "GRPO objective")]
     pub curriculum_steps: Option<usize>,
 
-    /// Where adapters, checkpoints, metrics and the plot go [default: adapters].
+    /// Where adapters, checkpoints, metrics and the plot go.
     #[arg(long, help_heading = "Output")]
     pub adapter_path: Option<PathBuf>,
-    /// Checkpoint every N iterations and at the end [default: 100].
+    /// Checkpoint every N iterations and at the end.
     #[arg(long, help_heading = "Output")]
     pub save_every: Option<usize>,
-    /// Checkpoints kept [default: 3].
+    /// Checkpoints kept.
     #[arg(long, help_heading = "Output")]
     pub keep_checkpoints: Option<usize>,
-    /// Report every N iterations [default: 10].
+    /// Report every N iterations.
     #[arg(long, help_heading = "Output")]
     pub steps_per_report: Option<usize>,
-    /// Validate every N iterations (with --val-data) [default: 100].
+    /// Validate every N iterations (with --val-data).
     #[arg(long, help_heading = "Output")]
     pub steps_per_eval: Option<usize>,
-    /// Validation examples scored each time; 0 for all [default: 0].
+    /// Validation examples scored each time; 0 for all.
     #[arg(long, help_heading = "Output")]
     pub val_examples: Option<usize>,
     /// Log every completion to rollouts.jsonl every N iterations; 0 for
-    /// never [default: 10].
+    /// never.
     #[arg(long, help_heading = "Output")]
     pub log_rollouts_every: Option<usize>,
     /// Also log to this Weights & Biases project (needs `pip install wandb`
@@ -306,225 +281,105 @@ pub struct TrainArgs {
     /// Continue from the last checkpoint in --adapter-path (with the same
     /// settings; iterations, learning rate and logging may change).
     #[arg(long, help_heading = "Output")]
+    #[serde(skip)]
     pub resume: bool,
     /// Start a new run in an --adapter-path that holds one: its
     /// checkpoints, logs and adapters are deleted first.
     #[arg(long, help_heading = "Output", conflicts_with = "resume")]
+    #[serde(skip)]
     pub force: bool,
     /// Cut each iteration's --batch-size prompts into N shards, each
     /// generated with its own random key and differentiated as one unit
     /// [default: one per process]. A run of one process with
     /// --rollout-shards N repeats a run on N processes (`mlx.launch`).
     #[arg(long, help_heading = "Distributed")]
+    #[serde(skip)]
     pub rollout_shards: Option<usize>,
 }
 
-/// `--train-type`.
-/// `--reward-errors`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum RewardErrors {
-    /// Stop the run.
-    #[default]
-    Stop,
-    /// Score the batch as not applicable for that reward, and count it.
-    Skip,
-}
-
-impl From<RewardErrors> for grpo::reward_errors::RewardErrors {
-    fn from(e: RewardErrors) -> Self {
-        match e {
-            RewardErrors::Stop => Self::Stop,
-            RewardErrors::Skip => Self::Skip,
-        }
+impl TrainArgs {
+    /// The settings given as flags, keyed as in [`TrainConfig`] (and the
+    /// YAML files): every field but the `#[serde(skip)]` ones, when given.
+    pub fn settings(&self) -> serde_json::Result<Map<String, Value>> {
+        let Value::Object(mut map) = serde_json::to_value(self)? else {
+            unreachable!("a struct serialises to a map")
+        };
+        map.retain(|_, v| !v.is_null());
+        Ok(map)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TrainType {
-    /// Low-rank adapters.
-    Lora,
-    /// Weight-decomposed low-rank adapters.
-    Dora,
-    /// Every weight.
-    Full,
-}
-
-impl From<TrainType> for FineTuneType {
-    fn from(t: TrainType) -> Self {
-        match t {
-            TrainType::Lora => FineTuneType::Lora,
-            TrainType::Dora => FineTuneType::Dora,
-            TrainType::Full => FineTuneType::Full,
-        }
+/// Appends `[default: …]` to the help of a flag whose setting has a value
+/// by default, from `TrainConfig::default()`, so that the help cannot
+/// disagree with the library. Settings that default to nothing (`None`)
+/// describe their default in their doc comment.
+fn with_default(arg: Arg) -> Arg {
+    let Some(shown) = shown_default(arg.get_id().as_str()) else {
+        return arg;
+    };
+    let note = format!("[default: {shown}]");
+    let help = arg.get_help().map(|h| format!("{h} {note}"));
+    let long = arg.get_long_help().map(|h| format!("{h}\n\n{note}"));
+    let arg = match help {
+        Some(h) => arg.help(h),
+        None => arg.help(note),
+    };
+    match long {
+        Some(h) => arg.long_help(h),
+        None => arg,
     }
 }
 
-/// `--lr-schedule`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Schedule {
-    /// Constant after warmup.
-    Constant,
-    /// Cosine decay to --min-learning-rate.
-    Cosine,
+/// The default of setting `key` as it would be typed after its flag
+/// (lists separated by spaces), or `None` when it has no value by default
+/// or is not a setting.
+pub(crate) fn shown_default(key: &str) -> Option<String> {
+    static DEFAULTS: LazyLock<Map<String, Value>> =
+        LazyLock::new(|| match serde_json::to_value(TrainConfig::default()) {
+            Ok(Value::Object(map)) => map,
+            other => unreachable!("TrainConfig serialises to a map, not {other:?}"),
+        });
+    shown(DEFAULTS.get(key)?)
 }
 
-impl From<Schedule> for ScheduleKind {
-    fn from(s: Schedule) -> Self {
-        match s {
-            Schedule::Constant => ScheduleKind::Constant,
-            Schedule::Cosine => ScheduleKind::Cosine,
-        }
+fn shown(value: &Value) -> Option<String> {
+    match value {
+        Value::Null | Value::Object(_) => None,
+        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.is_f64() => n.as_f64().map(number),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .map(shown)
+            .collect::<Option<Vec<_>>>()
+            .map(|items| items.join(" ")),
     }
 }
 
-/// `--loss-type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Loss {
-    /// Token mean per completion, then mean over completions.
-    Grpo,
-    /// Token mean over the batch.
-    Bnpo,
-    /// Token sum over batch size × max completion length (Dr. GRPO).
-    #[value(name = "dr_grpo")]
-    DrGrpo,
-    /// Token mean over the whole generation batch (DAPO).
-    Dapo,
-}
-
-impl From<Loss> for LossType {
-    fn from(l: Loss) -> Self {
-        match l {
-            Loss::Grpo => LossType::Grpo,
-            Loss::Bnpo => LossType::Bnpo,
-            Loss::DrGrpo => LossType::DrGrpo,
-            Loss::Dapo => LossType::Dapo,
-        }
+/// A float as a user writes it. f32 settings reach JSON as f64 (0.7 is
+/// 0.699999988…), so a number that is an f32 is written as the shortest
+/// f32; and `1e-5` rather than `0.00001`.
+fn number(f: f64) -> String {
+    let single = f as f32;
+    let (plain, exponent) = if f64::from(single) == f {
+        (single.to_string(), format!("{single:e}"))
+    } else {
+        (f.to_string(), format!("{f:e}"))
+    };
+    if exponent.len() < plain.len() {
+        exponent
+    } else {
+        plain
     }
-}
-
-/// `mlx-grpo eval`.
-#[derive(Debug, Clone, Args)]
-pub struct EvalArgs {
-    /// Model directory or Hugging Face repo id [default: the embedded tiny model].
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Adapters to apply (a directory with adapter_config.json).
-    #[arg(long)]
-    pub adapter_path: Option<PathBuf>,
-    /// Test data (JSONL) [default: the embedded test set].
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Score only the first N examples (of each category with --bfcl); 0
-    /// for all.
-    #[arg(long, default_value_t = 0)]
-    pub limit: usize,
-    /// Prompts generated together.
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
-    /// Most tokens per answer.
-    #[arg(long, default_value_t = 256)]
-    pub max_tokens: usize,
-    /// Sampling temperature; 0 (default) is greedy.
-    #[arg(long, default_value_t = 0.0)]
-    pub temperature: f32,
-    /// Seed of sampling.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Mismatches printed (all are written with --mismatches).
-    #[arg(long, default_value_t = 5)]
-    pub show: usize,
-    /// Write every mismatch to this JSONL file.
-    #[arg(long)]
-    pub mismatches: Option<PathBuf>,
-    /// Print the report as JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// How values compare: `default` (the rewards' rules) or `bfcl` (the
-    /// Berkeley Function Calling Leaderboard's AST checker: strings
-    /// lower-cased without spaces and `,./-_*^`, an int accepted for a
-    /// float but not the reverse), for numbers comparable with the
-    /// leaderboard.
-    #[arg(long = "match", default_value = "default", value_parser = ["default", "bfcl"])]
-    pub match_mode: String,
-    /// Evaluate on a Berkeley Function Calling Leaderboard data directory
-    /// (`BFCL_v4_<category>.json` with `possible_answer/`): every
-    /// single-turn category found, checked as the leaderboard checks
-    /// (always `--match bfcl`), with its per-category and summary
-    /// accuracies; --limit counts per category.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "mismatches"])]
-    pub bfcl: Option<PathBuf>,
-    /// With --bfcl: give the functions through the chat template's `tools`
-    /// argument instead of in the prompt (the guide's form, the default).
-    #[arg(long, requires = "bfcl")]
-    pub tools_in_template: bool,
-    /// With --bfcl: the per-example JSONL (id, category, output, verdict,
-    /// reason) [default: bfcl-results.jsonl].
-    #[arg(long, value_name = "FILE", requires = "bfcl")]
-    pub bfcl_results: Option<PathBuf>,
-    /// With --bfcl: replace the per-example JSONL if it exists.
-    #[arg(long, requires = "bfcl")]
-    pub force: bool,
-}
-
-/// `mlx-grpo fuse`.
-#[derive(Debug, Clone, Args)]
-pub struct FuseArgs {
-    /// Model directory or Hugging Face repo id [default: the embedded tiny model].
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Adapters to fold in.
-    #[arg(long)]
-    pub adapter_path: PathBuf,
-    /// Where to write the fused model: a new or empty directory (never the
-    /// model's or the adapters' own).
-    #[arg(long)]
-    pub save_path: PathBuf,
-    /// Write dense weights even if the base is quantized.
-    #[arg(long)]
-    pub dequantize: bool,
-    /// Replace --save-path if it exists and is not empty.
-    #[arg(long)]
-    pub force: bool,
-}
-
-/// `mlx-grpo convert`.
-#[derive(Debug, Clone, Args)]
-pub struct ConvertArgs {
-    /// The GGUF file to import (architectures llama, qwen2, qwen3; byte-level
-    /// BPE tokenizers).
-    #[arg(long, value_name = "FILE.gguf")]
-    pub from_gguf: PathBuf,
-    /// The model directory to write (config.json, model.safetensors and the
-    /// tokenizer files).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// How to store the weights: `keep` writes Q4_0/Q4_1/Q8_0 blocks as MLX
-    /// 4/8-bit weights without loss (the mlx-community layout, for QLoRA);
-    /// `f32`, `f16` and `bf16` dequantize.
-    #[arg(long, value_enum, default_value_t = ConvertDtype::Keep)]
-    pub dtype: ConvertDtype,
-    /// Replace --out if it exists and is not empty.
-    #[arg(long)]
-    pub force: bool,
-}
-
-/// `--dtype` of `mlx-grpo convert`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ConvertDtype {
-    /// Keep quantized blocks quantized.
-    Keep,
-    /// float32.
-    F32,
-    /// float16.
-    F16,
-    /// bfloat16.
-    Bf16,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+    use crate::args::{Cli, Command};
+    use crate::config_file::resolve;
+    use clap::{CommandFactory, Parser};
 
     fn train(args: &[&str]) -> TrainArgs {
         let cli = Cli::try_parse_from(["mlx-grpo", "train"].iter().chain(args))
@@ -565,7 +420,6 @@ mod tests {
 
     #[test]
     fn scale_rewards_takes_a_mode_or_the_old_booleans() {
-        use grpo::scale_rewards::ScaleRewards;
         for (given, want) in [
             (vec!["--scale-rewards", "batch"], ScaleRewards::Batch),
             (vec!["--scale-rewards", "none"], ScaleRewards::None),
@@ -584,12 +438,190 @@ mod tests {
         ]);
         assert_eq!(
             a.importance_sampling_level,
-            Some(grpo::importance_sampling::ImportanceSamplingLevel::Sequence)
+            Some(ImportanceSamplingLevel::Sequence)
         );
         assert_eq!(a.top_entropy_quantile, Some(0.2));
         let err = Cli::try_parse_from(["mlx-grpo", "train", "--scale-rewards", "global"])
             .unwrap_err()
             .to_string();
         assert!(err.contains("global") && err.contains("batch"), "{err}");
+    }
+
+    /// Flags of `train` that are not settings of [`TrainConfig`].
+    const NOT_SETTINGS: &[&str] = &[
+        "config",
+        "train",
+        "strict",
+        "resume",
+        "force",
+        "rollout_shards",
+    ];
+
+    /// Settings only a configuration file can give (they are maps and lists
+    /// of maps).
+    const FILE_ONLY: &[&str] = &["kind_mix", "phases"];
+
+    fn defaults() -> Map<String, Value> {
+        match serde_json::to_value(TrainConfig::default()).unwrap() {
+            Value::Object(m) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `train`'s arguments, as clap builds them (with their help).
+    fn train_arguments() -> Vec<clap::Arg> {
+        Cli::command()
+            .find_subcommand("train")
+            .expect("a train subcommand")
+            .get_arguments()
+            .filter(|a| a.get_long().is_some() && a.get_id() != "help")
+            .cloned()
+            .collect()
+    }
+
+    /// The settings resolved from `flags` and from the YAML file `yaml`
+    /// (when given), as JSON.
+    fn resolved(flags: &[String], yaml: Option<&str>) -> Result<Map<String, Value>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut argv: Vec<String> = vec!["mlx-grpo".into(), "train".into()];
+        argv.extend(flags.iter().cloned());
+        if let Some(text) = yaml {
+            let path = dir.path().join("run.yaml");
+            std::fs::write(&path, text).unwrap();
+            argv.extend(["--config".into(), path.display().to_string()]);
+        }
+        let cli = Cli::try_parse_from(&argv).map_err(|e| e.to_string())?;
+        let Command::Train(args) = cli.command else {
+            unreachable!()
+        };
+        let config = resolve(&args, None).map_err(|e| format!("{e:#}"))?;
+        match serde_json::to_value(config).unwrap() {
+            Value::Object(m) => Ok(m),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The settings that differ from the defaults.
+    fn changed(settings: &Map<String, Value>) -> Vec<String> {
+        let defaults = defaults();
+        let mut keys: Vec<String> = settings
+            .iter()
+            .filter(|(k, v)| defaults.get(*k) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn every_train_flag_reaches_its_setting_from_the_command_line_and_from_yaml() {
+        let mut checked = 0;
+        for arg in train_arguments() {
+            let id = arg.get_id().as_str().to_string();
+            if NOT_SETTINGS.contains(&id.as_str()) {
+                continue;
+            }
+            let flag = format!("--{}", arg.get_long().unwrap());
+            // Values of every type a setting has: the enums' own values
+            // first, then numbers, booleans and text.
+            let mut candidates: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_string())
+                .collect();
+            candidates.extend(["7", "true", "false", "0.5", "x"].map(String::from));
+            let reached = candidates.iter().find_map(|value| {
+                let settings = resolved(&[flag.clone(), value.clone()], None).ok()?;
+                (changed(&settings) == std::slice::from_ref(&id))
+                    .then(|| (value.clone(), settings[&id].clone()))
+            });
+            let Some((value, setting)) = reached else {
+                panic!(
+                    "{flag}: no value changed the setting `{id}` alone (is it a TrainConfig field, and not #[serde(skip)]?)"
+                );
+            };
+            // The YAML key is the flag's name (with `-`, as the guide spells
+            // it), and sets the same value.
+            let yaml =
+                serde_norway::to_string(&serde_json::json!({ arg.get_long().unwrap(): setting }))
+                    .unwrap();
+            let from_file = resolved(&[], Some(&yaml)).unwrap_or_else(|e| panic!("{yaml}: {e}"));
+            assert_eq!(changed(&from_file), std::slice::from_ref(&id), "{yaml}");
+            assert_eq!(from_file[&id], setting, "{flag} {value} and {yaml}");
+            checked += 1;
+        }
+        assert!(checked > 50, "{checked} flags checked");
+    }
+
+    #[test]
+    fn every_setting_has_a_flag_but_the_file_only_ones() {
+        let flags: Vec<String> = train_arguments()
+            .iter()
+            .map(|a| a.get_id().as_str().to_string())
+            .collect();
+        for key in defaults().keys() {
+            assert!(
+                flags.contains(key) || FILE_ONLY.contains(&key.as_str()),
+                "the setting `{key}` has no flag (add it to TrainArgs, or to FILE_ONLY here)"
+            );
+        }
+    }
+
+    #[test]
+    fn the_documented_defaults_are_the_library_defaults() {
+        let defaults = defaults();
+        for arg in train_arguments() {
+            let id = arg.get_id().as_str();
+            let help: Vec<String> = [arg.get_help(), arg.get_long_help()]
+                .into_iter()
+                .flatten()
+                .map(|h| h.to_string())
+                .collect();
+            let documented: Vec<&str> = help
+                .iter()
+                .flat_map(|h| h.split("[default: ").skip(1))
+                .map(|rest| &rest[..rest.find(']').expect("a closed [default: …]")])
+                .collect();
+            let Some(default) = defaults.get(id).filter(|v| !v.is_null()) else {
+                // No value by default: the help may say in words what
+                // happens (`[default: the embedded tiny model]`).
+                continue;
+            };
+            // Once: the one added from TrainConfig::default(); a second is
+            // written by hand in the doc comment.
+            assert_eq!(
+                documented.len(),
+                help.len(),
+                "--{id}: one [default: …] per help text, from TrainConfig::default(): {help:?}"
+            );
+            for shown in documented {
+                assert_eq!(
+                    Some(shown.to_string()),
+                    shown_default(id),
+                    "--{id}: a default written by hand in its help"
+                );
+                // Given back as the flag's value, the default shown is the
+                // default.
+                let mut flags = vec![format!("--{}", arg.get_long().unwrap())];
+                flags.extend(shown.split(' ').map(String::from));
+                let settings = resolved(&flags, None).unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+                assert_eq!(&settings[id], default, "--{id} [default: {shown}]");
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_are_written_as_a_user_types_them() {
+        assert_eq!(shown_default("learning_rate").as_deref(), Some("1e-5"));
+        assert_eq!(shown_default("temperature").as_deref(), Some("0.7"));
+        assert_eq!(shown_default("lora_alpha").as_deref(), Some("16"));
+        assert_eq!(shown_default("reward_timeout").as_deref(), Some("60"));
+        assert_eq!(shown_default("loss_type").as_deref(), Some("grpo"));
+        assert_eq!(
+            shown_default("reward_functions").as_deref(),
+            Some("tool_call_exact tool_call_function")
+        );
+        assert_eq!(shown_default("epsilon_high"), None);
+        assert_eq!(shown_default("config"), None);
     }
 }
