@@ -23,6 +23,7 @@ use grpo_rewards::{Reference, RewardSet};
 use crate::advantages::{group_relative, AdvantageConfig, AdvantageStats};
 use crate::error::{Error, Result};
 use crate::thinking::{Block, Thinking};
+use crate::tool_use::ToolUse;
 use crate::two_phase::{self, Recovery};
 
 /// The prompts of one iteration and what to compare their completions with.
@@ -129,6 +130,9 @@ pub struct Rollout {
     pub parseable: Vec<bool>,
     /// Time spent generating.
     pub generation_time: Duration,
+    /// What each row did with the tools, in a multi-turn rollout
+    /// ([`crate::multi_turn`]); `None` for single-turn ones.
+    pub tool_use: Option<ToolUse>,
 }
 
 impl Rollout {
@@ -241,6 +245,7 @@ pub fn collect(
         stats: advantages.stats,
         parseable: scores.parseable,
         generation_time,
+        tool_use: None,
     })
 }
 
@@ -326,7 +331,7 @@ fn sample(
 
 /// Whether each prompt leaves its completions inside a reasoning block (a
 /// chat template that ends the generation prompt with the opening tag).
-fn opened_in_prompt(
+pub(crate) fn opened_in_prompt(
     policy: &Policy,
     prompts: &[Vec<u32>],
     thinking: &Thinking,

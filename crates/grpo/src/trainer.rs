@@ -18,6 +18,7 @@ use grpo_policy::mlx_rs::{self, random, Array};
 use grpo_policy::models::transformer::Transformer;
 use grpo_policy::policy::Policy;
 use grpo_rewards::RewardSet;
+use grpo_tools::{ToolSet, ToolSetOptions};
 use serde::Serialize;
 
 use crate::checkpoint::{self, TrainerState};
@@ -84,6 +85,10 @@ pub struct Trainer {
     metrics_log: JsonlLog,
     rollout_log: JsonlLog,
     eval_log: JsonlLog,
+    /// The tool servers of multi-turn rollouts (`max_turns` above 1).
+    pub(crate) tools: Option<ToolSet>,
+    /// Their tools in the chat template's `tools` form.
+    pub(crate) tool_schemas: Vec<serde_json::Value>,
 }
 
 /// What a run optimises.
@@ -239,9 +244,29 @@ impl Trainer {
                 )
             }
         };
-        let mut train = TaskSet::prepare(&policy, train_examples, "training data")?;
+        // Started before the data is tokenized: prompts that do not list
+        // their functions get the servers' schemas through the template.
+        let tools = if objective == Objective::Grpo && config.multi_turn() {
+            Some(ToolSet::start(
+                &config.tools,
+                ToolSetOptions {
+                    call_timeout: std::time::Duration::from_secs_f64(config.tool_timeout),
+                    ..ToolSetOptions::default()
+                },
+            )?)
+        } else {
+            None
+        };
+        let tool_schemas: Vec<serde_json::Value> = tools
+            .iter()
+            .flat_map(|t| t.tools())
+            .map(|t| t.to_chat_template_json())
+            .collect();
+        let schemas = tools.as_ref().map(|_| tool_schemas.as_slice());
+        let mut train =
+            TaskSet::prepare_with_tools(&policy, train_examples, "training data", schemas)?;
         let val = val_examples
-            .map(|v| TaskSet::prepare(&policy, v, "validation data"))
+            .map(|v| TaskSet::prepare_with_tools(&policy, v, "validation data", schemas))
             .transpose()?;
 
         let metrics_path = root.join("metrics.jsonl");
@@ -289,6 +314,8 @@ impl Trainer {
             phase: None,
             dp,
             resumed_from: latest,
+            tools,
+            tool_schemas,
         })
     }
 
