@@ -188,6 +188,16 @@ pub struct TrainArgs {
     /// --think-end [default: 64].
     #[arg(long, help_heading = "Generation")]
     pub two_phase_answer_length: Option<usize>,
+    /// The model's turns per completion at most: a turn with tool calls
+    /// gets their results (run by the `tools:` servers of --config) and
+    /// another turn, and --max-completion-length bounds the whole
+    /// trajectory; 1 is single-turn, no tool run [default: 1].
+    #[arg(long, help_heading = "Generation")]
+    pub max_turns: Option<usize>,
+    /// Seconds one tool call may take before the model gets a timeout
+    /// error as its result [default: 10].
+    #[arg(long, value_name = "SECONDS", help_heading = "Generation")]
+    pub tool_timeout: Option<f64>,
 
     /// KL penalty to the base model; 0 skips the reference pass [default: 0.1].
     #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
@@ -424,6 +434,20 @@ pub struct EvalArgs {
     /// Seed of sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The model's turns per answer at most: calls run on the --tools
+    /// servers and the model answers again after their results; reports
+    /// final-answer accuracy and turns (--max-tokens bounds the whole
+    /// trajectory) [default: 1, single-turn].
+    #[arg(long, default_value_t = 1)]
+    pub max_turns: usize,
+    /// A YAML file whose `tools:` list declares the servers for
+    /// --max-turns (a training config works) [default: the built-in
+    /// `mlx-grpo tools serve synth`].
+    #[arg(long, value_name = "FILE")]
+    pub tools: Option<PathBuf>,
+    /// Seconds one tool call may take [default: 10].
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub tool_timeout: f64,
     /// Mismatches printed (all are written with --mismatches).
     #[arg(long, default_value_t = 5)]
     pub show: usize,

@@ -195,6 +195,8 @@ fn flags(a: &TrainArgs) -> Result<Map<String, Value>> {
         think_end,
         two_phase_samples_per_group,
         two_phase_answer_length,
+        max_turns,
+        tool_timeout,
         beta,
         epsilon,
         epsilon_high,
