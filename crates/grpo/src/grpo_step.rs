@@ -73,7 +73,7 @@ impl Trainer {
             let shard = self.rollout_shard(&batch, iteration, index)?;
             generation_time += shard.rollout.generation_time;
             let c = &self.config;
-            if c.log_rollouts_every > 0 && iteration % c.log_rollouts_every == 0 {
+            if c.log_rollouts_every > 0 && iteration.is_multiple_of(c.log_rollouts_every) {
                 self.log_rollouts(iteration, &batch, &shard.rollout)?;
             }
             shards.push(shard);

@@ -425,13 +425,15 @@ impl Trainer {
             self.done = metrics.iteration;
             last = Some(metrics);
 
-            if self.done % self.config.steps_per_eval == 0 || self.done == self.config.iters {
+            if self.done.is_multiple_of(self.config.steps_per_eval)
+                || self.done == self.config.iters
+            {
                 if let Some(report) = self.validate()? {
                     self.eval_log.write(&EvalLine::new(self.done, &report))?;
                     observer.on_eval(self.done, &report);
                 }
             }
-            if self.done % self.config.save_every == 0 || self.done == self.config.iters {
+            if self.done.is_multiple_of(self.config.save_every) || self.done == self.config.iters {
                 let dir = self.save()?;
                 observer.on_checkpoint(self.done, &dir);
                 last_checkpoint = Some(dir);

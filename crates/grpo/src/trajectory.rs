@@ -137,7 +137,7 @@ mod tests {
         two.push_given(&[7, 30, 31, 8]);
         two.push_turn(&[40, 2], &[-0.5, -0.6], "41".into(), FinishReason::Eos);
         assert_eq!(two.tokens, [11, 12, 2, 7, 30, 31, 8, 40, 2]);
-        assert_eq!(two.forced, [3..7]);
+        assert_eq!(two.forced, vec![3..7]);
         assert_eq!(two.logprobs[3..7], [0.0; 4]);
         assert_eq!((two.turns(), two.last_message()), (2, "41"));
         assert_eq!(two.sampled_tokens(), 5);
