@@ -324,7 +324,7 @@ fn write_data(dir: &Path) -> PathBuf {
             "--seed",
             "1",
         ])
-        .args(["--mix", "single=1", "--out"])
+        .args(["--mix", "single=1", "--compact", "--out"])
         .arg(dir.join("data"))
         .output()
         .unwrap();
@@ -392,6 +392,11 @@ fn a_two_turn_training_run_writes_the_tool_metrics() {
         assert!(m["tool_calls"].as_u64().is_some(), "{m}");
         assert!(m["tool_errors"].as_u64().unwrap() <= m["tool_calls"].as_u64().unwrap());
     }
+    let calls: u64 = lines
+        .iter()
+        .map(|m| m["tool_calls"].as_u64().unwrap())
+        .sum();
+    assert!(calls > 0, "the model calls tools on this data: {text}");
     assert!(
         text.contains("turns"),
         "the report line says the turns: {text}"
