@@ -32,6 +32,20 @@ pub struct EvalArgs {
     /// Seed of sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The model's turns per answer at most: calls run on the --tools
+    /// servers and the model answers again after their results; reports
+    /// final-answer accuracy and turns (--max-tokens bounds the whole
+    /// trajectory); 1 is single-turn.
+    #[arg(long, default_value_t = 1)]
+    pub max_turns: usize,
+    /// A YAML file whose `tools:` list declares the servers for
+    /// --max-turns (a training config works) [default: the built-in
+    /// `mlx-grpo tools serve synth`].
+    #[arg(long, value_name = "FILE")]
+    pub tools: Option<PathBuf>,
+    /// Seconds one tool call may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub tool_timeout: f64,
     /// Mismatches printed (all are written with --mismatches).
     #[arg(long, default_value_t = 5)]
     pub show: usize,

@@ -164,6 +164,16 @@ pub struct TrainArgs {
     /// --think-end.
     #[arg(long, help_heading = "Generation")]
     pub two_phase_answer_length: Option<usize>,
+    /// The model's turns per completion at most: a turn with tool calls
+    /// gets their results (run by the `tools:` servers of --config) and
+    /// another turn, and --max-completion-length bounds the whole
+    /// trajectory; 1 is single-turn, no tool run.
+    #[arg(long, help_heading = "Generation")]
+    pub max_turns: Option<usize>,
+    /// Seconds one tool call may take before the model gets a timeout
+    /// error as its result.
+    #[arg(long, value_name = "SECONDS", help_heading = "Generation")]
+    pub tool_timeout: Option<f64>,
 
     /// KL penalty to the base model; 0 skips the reference pass.
     #[arg(long, allow_hyphen_values = true, help_heading = "GRPO objective")]
@@ -459,7 +469,7 @@ mod tests {
 
     /// Settings only a configuration file can give (they are maps and lists
     /// of maps).
-    const FILE_ONLY: &[&str] = &["kind_mix", "phases"];
+    const FILE_ONLY: &[&str] = &["kind_mix", "phases", "tools"];
 
     fn defaults() -> Map<String, Value> {
         match serde_json::to_value(TrainConfig::default()).unwrap() {

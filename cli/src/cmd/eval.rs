@@ -7,11 +7,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use grpo::eval::{evaluate_with, EvalOptions, EvalReport};
+use grpo::eval::{evaluate_multi_turn, evaluate_with, EvalOptions, EvalReport};
+use grpo::multi_turn::MultiTurn;
 use grpo::tasks::TaskSet;
 use grpo_dataset::{load, LoadOptions};
 use grpo_policy::policy::Policy;
 use grpo_policy::sample::Sampler;
+use grpo_tools::{ServerSpec, ToolSet, ToolSetOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::EvalArgs;
@@ -56,22 +58,34 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     };
     let compare: grpo_rewards::CompareOptions =
         args.match_mode.parse().map_err(anyhow::Error::msg)?;
-    let report = evaluate_with(
-        &policy,
-        &examples,
-        &EvalOptions {
-            batch_size: args.batch_size,
-            max_tokens: args.max_tokens,
-            sampler,
-            seed: args.seed,
-        },
-        &compare,
-        |done, _| {
-            if let Some(b) = &bar {
-                b.set_position(done as u64);
-            }
-        },
-    )?;
+    let opts = EvalOptions {
+        batch_size: args.batch_size,
+        max_tokens: args.max_tokens,
+        sampler,
+        seed: args.seed,
+    };
+    let progress = |done: usize, _: usize| {
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+        }
+    };
+    let report = if args.max_turns > 1 {
+        let tools = ToolSet::start(
+            &tool_servers(args.tools.as_deref())?,
+            ToolSetOptions {
+                call_timeout: std::time::Duration::from_secs_f64(args.tool_timeout),
+                ..ToolSetOptions::default()
+            },
+        )?;
+        let turns = MultiTurn {
+            tools: &tools,
+            max_turns: args.max_turns,
+            schemas: None,
+        };
+        evaluate_multi_turn(&policy, &examples, &opts, &compare, &turns, progress)?
+    } else {
+        evaluate_with(&policy, &examples, &opts, &compare, progress)?
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -95,6 +109,42 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The servers of `--tools FILE` (its `tools:` list), or the built-in
+/// synth server.
+fn tool_servers(file: Option<&std::path::Path>) -> Result<Vec<ServerSpec>> {
+    let Some(path) = file else {
+        let me = std::env::current_exe().context("finding this program to run its synth server")?;
+        return Ok(vec![ServerSpec::new(
+            "synth",
+            [
+                me.display().to_string(),
+                "tools".into(),
+                "serve".into(),
+                "synth".into(),
+            ],
+        )]);
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    #[derive(serde::Deserialize)]
+    struct Tools {
+        #[serde(default)]
+        tools: Vec<ServerSpec>,
+    }
+    let parsed: Tools = serde_norway::from_str(&text)
+        .with_context(|| format!("reading the `tools:` list of {}", path.display()))?;
+    if parsed.tools.is_empty() {
+        anyhow::bail!(
+            "{} declares no `tools:`; list the servers as `tools: [{{name: calc, command: [python, tools.py]}}]`",
+            path.display()
+        );
+    }
+    for spec in &parsed.tools {
+        spec.validate()?;
+    }
+    Ok(parsed.tools)
 }
 
 /// The human-readable report: mismatches as the guide's script prints them,
@@ -141,6 +191,22 @@ pub fn render(r: &EvalReport, show: usize) -> String {
             t.total,
             100.0 * t.function_rate(),
             100.0 * t.params_rate()
+        );
+    }
+    if let Some(t) = &r.multi_turn {
+        if let Some(acc) = t.final_answer_accuracy() {
+            s += &format!(
+                "Final-answer accuracy: {:.2}% ({}/{})\n",
+                100.0 * acc,
+                t.final_correct,
+                t.with_final_answer
+            );
+        }
+        s += &format!(
+            "Turns: {:.2} per example | tool calls: {} ({} failed)\n",
+            t.mean_turns(),
+            t.tool_calls,
+            t.tool_errors
         );
     }
     s += &format!(

@@ -54,6 +54,12 @@ impl KvCache {
         self.len
     }
 
+    /// The first stored position: positions before it are padding
+    /// ([`starting_at`](Self::starting_at)).
+    pub fn start(&self) -> i32 {
+        self.start
+    }
+
     /// Whether no position is held.
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -94,6 +100,54 @@ impl KvCache {
             values: self.values.as_ref().map(slice),
             ..*self
         }
+    }
+
+    /// Row `i` alone, positions `from..to` only (absolute positions, as
+    /// [`len`](Self::len) counts them), as a one-row cache of its own that
+    /// starts at `from`: what a row of a batch holds when it stops, kept to
+    /// continue it later. A copy, so that the batch's buffers stay unshared
+    /// and later decoding steps write them in place.
+    pub fn row_span(&self, i: i32, from: i32, to: i32) -> Result<KvCache> {
+        if from < self.start || to > self.len || from > to {
+            return Err(Error::config(
+                "cache span",
+                format!(
+                    "positions {from}..{to} are not within the stored {}..{}",
+                    self.start, self.len
+                ),
+            ));
+        }
+        let (a, b) = (from - self.start, to - self.start);
+        let slice = |x: &Array| x.index((i..i + 1, .., a..b, ..)).contiguous();
+        Ok(KvCache {
+            keys: self.keys.as_ref().map(slice).transpose()?,
+            values: self.values.as_ref().map(slice).transpose()?,
+            start: from,
+            len: to,
+        })
+    }
+
+    /// This cache moved `by` positions later: keys rotated by `rotate`
+    /// (which rotates every position by the same `by`, see
+    /// [`Rope::shift`](crate::rope::Rope::shift)), values as they are.
+    ///
+    /// RoPE rotations compose, so a key rotated for position `p` and then
+    /// by `by` is the key for `p + by`: rows of different lengths can be
+    /// right-aligned in one batch ([`left_padded`](Self::left_padded)) with
+    /// every row's positions still contiguous, which a continued
+    /// conversation needs (its new tokens must sit right after its old
+    /// ones, as in the one-pass recomputation the loss does).
+    pub(crate) fn shifted(
+        &self,
+        by: i32,
+        rotate: impl Fn(&Array) -> Result<Array>,
+    ) -> Result<KvCache> {
+        Ok(KvCache {
+            keys: self.keys.as_ref().map(rotate).transpose()?,
+            values: self.values.clone(),
+            start: self.start + by,
+            len: self.len + by,
+        })
     }
 
     /// One batch cache from caches of different lengths: each part's rows

@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::mask::AttentionMask;
 use crate::mode::Mode;
 use crate::models::transformer::Transformer;
+use crate::row_cache::RowCache;
 use crate::sample::Sampler;
 
 /// Why a sequence ended.
@@ -103,36 +104,173 @@ pub fn generate(
         ));
     }
     let group = opts.group_size;
-    let rows = prompts.len() * group;
-    let mut out = Generation {
-        tokens: vec![Vec::with_capacity(opts.max_tokens); rows],
-        logprobs: vec![Vec::with_capacity(opts.max_tokens); rows],
-        finish: vec![FinishReason::Length; rows],
-    };
     if opts.max_tokens == 0 {
-        return Ok(out);
+        let rows = prompts.len() * group;
+        return Ok(Generation {
+            tokens: vec![Vec::new(); rows],
+            logprobs: vec![Vec::new(); rows],
+            finish: vec![FinishReason::Length; rows],
+        });
     }
 
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     // The last sampled token is never fed back, so this is all the room
     // decoding needs.
     let capacity = (longest + opts.max_tokens - 1) as i32;
-    let (mut cache, logits) = prefill(model, prompts, group, capacity, mode)?;
-    // The prefill's products are large: compute them with every BLAS
-    // thread, then decode (a few rows per product, bound by reading the
-    // weights) with one (see `blas`).
-    eval(cache.iter().flat_map(KvCache::arrays).chain([&logits]))?;
-    let _one_thread = crate::blas::limit_threads(1);
-    let mut pads: Vec<i32> = prompts
+    let (cache, logits) = prefill(model, prompts, group, capacity, mode)?;
+    let pads: Vec<i32> = prompts
         .iter()
         .flat_map(|p| std::iter::repeat_n((longest - p.len()) as i32, group))
         .collect();
+    let (generation, _) = decode(model, cache, pads, &logits, opts, key, mode, false)?;
+    Ok(generation)
+}
+
+/// [`generate`], with each row's cache kept so that the rows can be
+/// continued ([`continue_rows`]): a multi-turn rollout appends tool results
+/// to a conversation and samples on without computing it again.
+pub fn generate_continuable(
+    model: &Transformer,
+    prompts: &[Vec<u32>],
+    opts: &GenerateOptions<'_>,
+    key: &Array,
+    mode: &Mode,
+) -> Result<(Generation, Vec<RowCache>)> {
+    if opts.group_size == 0 {
+        return Err(Error::config("group_size", "must be at least 1"));
+    }
+    if prompts.is_empty() || prompts.iter().any(Vec::is_empty) {
+        return Err(Error::config(
+            "prompts",
+            "every prompt needs at least one token",
+        ));
+    }
+    if opts.max_tokens == 0 {
+        return Err(Error::config(
+            "max_tokens",
+            "a continuable generation samples at least one token",
+        ));
+    }
+    let group = opts.group_size;
+    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    let capacity = (longest + opts.max_tokens - 1) as i32;
+    let (cache, logits) = prefill(model, prompts, group, capacity, mode)?;
+    let pads: Vec<i32> = prompts
+        .iter()
+        .flat_map(|p| std::iter::repeat_n((longest - p.len()) as i32, group))
+        .collect();
+    decode(model, cache, pads, &logits, opts, key, mode, true)
+}
+
+/// Continues rows of an earlier [`generate_continuable`] or
+/// [`continue_rows`]: row `r` takes `new_tokens[r]` (at least one: its last
+/// sampled token, which its cache does not hold yet, then whatever the
+/// conversation adds, such as tool results and the next assistant header)
+/// and samples on, one sample per row (`opts.group_size` must be 1).
+///
+/// Nothing the caches hold is computed again. Each row's new tokens run
+/// through the model alone, after its own cache; then the rows are
+/// right-aligned in one batch, each row's keys rotated to its new
+/// positions ([`Transformer::shifted_cache`]), so every row stays
+/// contiguous and the result is what one pass over the whole conversation
+/// would sample.
+pub fn continue_rows(
+    model: &Transformer,
+    rows: Vec<RowCache>,
+    new_tokens: &[Vec<u32>],
+    opts: &GenerateOptions<'_>,
+    key: &Array,
+    mode: &Mode,
+) -> Result<(Generation, Vec<RowCache>)> {
+    if opts.group_size != 1 {
+        return Err(Error::config(
+            "group_size",
+            "continued rows are sampled once each (group_size 1)",
+        ));
+    }
+    if rows.is_empty() || rows.len() != new_tokens.len() || new_tokens.iter().any(Vec::is_empty) {
+        return Err(Error::config(
+            "new_tokens",
+            format!(
+                "{} rows and {} token lists; give every row at least one new token",
+                rows.len(),
+                new_tokens.len()
+            ),
+        ));
+    }
+    if opts.max_tokens == 0 {
+        return Err(Error::config(
+            "max_tokens",
+            "a continuation samples at least one token",
+        ));
+    }
+    let mut extended = Vec::with_capacity(rows.len());
+    let mut last = Vec::with_capacity(rows.len());
+    for (row, tokens) in rows.into_iter().zip(new_tokens) {
+        let mut cache = row.layers;
+        let stored = cache[0].len() - cache[0].start();
+        let input = Array::from_slice(tokens, &[1, tokens.len() as i32]);
+        // Causal after everything the row holds.
+        let mask = AttentionMask::padded_causal(&[0], stored, tokens.len() as i32);
+        let hidden = model.hidden(&input, &mut cache, &mask, mode)?;
+        last.push(hidden.index((.., -1, ..))); // [1, hidden]
+        extended.push(cache);
+    }
+    let logits = model.logits(&ops::concatenate(&last, 0)?)?; // [rows, vocab]
+    let end = extended.iter().map(|c| c[0].len()).max().unwrap_or(0);
+    let capacity = end + opts.max_tokens as i32 - 1;
+    let mut pads = Vec::with_capacity(extended.len());
+    let mut shifted = Vec::with_capacity(extended.len());
+    for cache in &extended {
+        let moved = model.shifted_cache(cache, end - cache[0].len())?;
+        pads.push(moved[0].start());
+        shifted.push(moved);
+    }
+    let layers = model.layers.len();
+    let cache = (0..layers)
+        .map(|layer| {
+            let parts: Vec<KvCache> = shifted.iter().map(|c| c[layer].clone()).collect();
+            KvCache::left_padded(&parts, 1, capacity)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    decode(model, cache, pads, &logits, opts, key, mode, true)
+}
+
+/// The decoding loop (see the module docs) over a batch `cache` whose row
+/// `i` starts after `pads[i]` pad positions, from the next-token `logits`
+/// of every row. With `keep`, each row's cache is cut out when it stops:
+/// its positions up to, not including, its last sampled token.
+#[allow(clippy::too_many_arguments)]
+fn decode(
+    model: &Transformer,
+    mut cache: Vec<KvCache>,
+    mut pads: Vec<i32>,
+    logits: &Array,
+    opts: &GenerateOptions<'_>,
+    key: &Array,
+    mode: &Mode,
+    keep: bool,
+) -> Result<(Generation, Vec<RowCache>)> {
+    let rows = pads.len();
+    let mut out = Generation {
+        tokens: vec![Vec::with_capacity(opts.max_tokens); rows],
+        logprobs: vec![Vec::with_capacity(opts.max_tokens); rows],
+        finish: vec![FinishReason::Length; rows],
+    };
+    let mut kept: Vec<Option<RowCache>> = vec![None; if keep { rows } else { 0 }];
+    // The position of the first sampled token, in every row.
+    let first = cache[0].len();
+    // The prefill's products are large: compute them with every BLAS
+    // thread, then decode (a few rows per product, bound by reading the
+    // weights) with one (see `blas`).
+    eval(cache.iter().flat_map(KvCache::arrays).chain([logits]))?;
+    let _one_thread = crate::blas::limit_threads(1);
 
     // `live[i]` is the output row held at batch position i.
     let mut live: Vec<usize> = (0..rows).collect();
     let mut done = vec![false; rows];
     let mut key = key.clone();
-    let mut queued = Some(sample_async(&opts.sampler, &logits, &mut key)?);
+    let mut queued = Some(sample_async(&opts.sampler, logits, &mut key)?);
     let mut sampled = 1; // steps queued so far
     while let Some((tokens, logprobs)) = queued.take() {
         // Queue the next step before reading this one.
@@ -160,6 +298,10 @@ pub fn generate(
             } else if opts.stop.is_some_and(|stop| stop(&out.tokens[row])) {
                 out.finish[row] = FinishReason::Stop;
                 done[row] = true;
+            }
+            if keep && (done[row] || out.tokens[row].len() == opts.max_tokens) {
+                let to = first + out.tokens[row].len() as i32 - 1;
+                kept[row] = Some(RowCache::cut(&cache, i as i32, pads[i], to)?);
             }
         }
         let finished = live.iter().filter(|&&r| done[r]).count();
@@ -191,7 +333,11 @@ pub fn generate(
             queued = Some((next_tokens, next_logprobs));
         }
     }
-    Ok(out)
+    let kept = kept
+        .into_iter()
+        .map(|k| k.ok_or_else(|| Error::config("generation", "a row stopped without its cache")))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((out, kept))
 }
 
 /// Prefills every prompt once and joins the caches into the decoding batch

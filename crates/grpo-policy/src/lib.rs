@@ -86,6 +86,7 @@ pub mod output_dir;
 pub mod params;
 pub mod policy;
 pub mod rope;
+pub mod row_cache;
 pub mod sample;
 pub mod template;
 pub mod tokenizer;

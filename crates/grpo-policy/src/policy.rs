@@ -8,10 +8,11 @@ use serde_json::{json, Value};
 
 use crate::adapters::{self, AdapterConfig};
 use crate::error::{Error, Result};
-use crate::generate::{generate, GenerateOptions, Generation};
+use crate::generate::{continue_rows, generate, generate_continuable, GenerateOptions, Generation};
 use crate::hub::{DownloadProgress, Hub, StderrProgress};
 use crate::mode::Mode;
 use crate::models::transformer::Transformer;
+use crate::row_cache::RowCache;
 use crate::tokenizer::Tokenizer;
 
 /// A causal language model with its tokenizer.
@@ -130,6 +131,54 @@ impl Policy {
             stop: None,
         };
         generate(&self.model, prompts, &opts, key, &Mode::inference())
+    }
+
+    /// [`Policy::generate`], keeping each row's cache to continue it
+    /// ([`generate_continuable`](crate::generate::generate_continuable)).
+    pub fn generate_continuable(
+        &self,
+        prompts: &[Vec<u32>],
+        group_size: usize,
+        max_tokens: usize,
+        sampler: crate::sample::Sampler,
+        key: &Array,
+    ) -> Result<(Generation, Vec<RowCache>)> {
+        let opts = GenerateOptions {
+            group_size,
+            max_tokens,
+            sampler,
+            eos: self.tokenizer.eos_token_ids(),
+            stop: None,
+        };
+        generate_continuable(&self.model, prompts, &opts, key, &Mode::inference())
+    }
+
+    /// Continues `rows` with `new_tokens[r]` each and samples on, stopping
+    /// at the tokenizer's end-of-sequence tokens
+    /// ([`continue_rows`](crate::generate::continue_rows)).
+    pub fn continue_rows(
+        &self,
+        rows: Vec<RowCache>,
+        new_tokens: &[Vec<u32>],
+        max_tokens: usize,
+        sampler: crate::sample::Sampler,
+        key: &Array,
+    ) -> Result<(Generation, Vec<RowCache>)> {
+        let opts = GenerateOptions {
+            group_size: 1,
+            max_tokens,
+            sampler,
+            eos: self.tokenizer.eos_token_ids(),
+            stop: None,
+        };
+        continue_rows(
+            &self.model,
+            rows,
+            new_tokens,
+            &opts,
+            key,
+            &Mode::inference(),
+        )
     }
 
     /// Completion texts, special tokens (the end-of-sequence token) removed.

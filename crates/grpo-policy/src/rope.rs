@@ -130,6 +130,37 @@ impl Rope {
     }
 }
 
+impl Rope {
+    /// Rotates every position of `x` by the same `by` positions: keys
+    /// rotated for positions `p..` become the keys of `p + by..` (rotations
+    /// compose). The input multiplier is not applied again (cached keys
+    /// carry it already).
+    ///
+    /// # Shapes
+    /// `x`: `[b, heads, l, head_dim]` → same.
+    pub fn shift(&self, x: &Array, by: i32) -> Result<Array> {
+        let shape = x.shape().to_vec();
+        let d = shape[3];
+        // Each position its own sequence of one, all at offset `by`.
+        let flat = x.reshape(&[-1, 1, d])?;
+        let base = if self.freqs.is_some() {
+            None
+        } else {
+            Some(self.base)
+        };
+        let rotated = fast::rope(
+            &flat,
+            self.dims,
+            self.traditional,
+            base,
+            self.scale,
+            by,
+            self.freqs.as_ref(),
+        )?;
+        Ok(rotated.reshape(&shape)?)
+    }
+}
+
 /// Llama 3.1's frequency-dependent interpolation: long wavelengths are slowed
 /// by `factor`, short ones kept, the band between blended smoothly.
 fn llama3_freqs(

@@ -4,6 +4,7 @@
 mod adapters;
 mod architectures;
 mod common;
+mod continuation;
 mod distributed;
 mod entropy;
 mod generation;

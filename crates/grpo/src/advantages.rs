@@ -149,7 +149,7 @@ fn centred(
     config: &AdvantageConfig,
     batch_std: bool,
 ) -> Result<Advantages> {
-    if group_size == 0 || rewards.len() % group_size != 0 {
+    if group_size == 0 || !rewards.len().is_multiple_of(group_size) {
         return Err(Error::GroupSize {
             rows: rewards.len(),
             group_size,

@@ -200,6 +200,20 @@ pub struct TrainConfig {
     /// and optionally learning rate (empty: one phase with the settings
     /// above). Their iterations must add up to `iters`.
     pub phases: Vec<Phase>,
+
+    /// Tool servers (MCP over stdio) that execute the model's calls in
+    /// multi-turn rollouts, as `[{name, command: [program, args...]}]`
+    /// (docs/tools.md); their `tools/list` schemas go to the chat
+    /// template's `tools` argument.
+    pub tools: Vec<grpo_tools::ServerSpec>,
+    /// The model's turns per completion at most: 1 is single-turn (no tool
+    /// is run); above 1, a turn with calls gets their results and another
+    /// turn, and `max_completion_length` bounds the whole trajectory
+    /// (results and template tokens included). Needs `tools`.
+    pub max_turns: usize,
+    /// Seconds one tool call may take before it comes back to the model as
+    /// a timeout error.
+    pub tool_timeout: f64,
 }
 
 impl Default for TrainConfig {
@@ -268,6 +282,9 @@ impl Default for TrainConfig {
             curriculum_end_ratio: 0.0,
             curriculum_steps: 500,
             phases: Vec::new(),
+            tools: Vec::new(),
+            max_turns: 1,
+            tool_timeout: 10.0,
         }
     }
 }
@@ -382,6 +399,43 @@ impl TrainConfig {
         self.strategies()
     }
 
+    /// Checks the multi-turn settings: tools for more than one turn, and
+    /// none of the strategies that edit a single completion.
+    fn turns(&self) -> Result<()> {
+        if self.max_turns == 0 {
+            return invalid("max_turns", 0.0, "an integer >= 1 (1: single-turn)");
+        }
+        if !(self.tool_timeout.is_finite() && self.tool_timeout > 0.0) {
+            return invalid("tool_timeout", self.tool_timeout, "seconds > 0");
+        }
+        for spec in &self.tools {
+            spec.validate().map_err(|e| Error::InvalidConfig {
+                field: "tools",
+                message: e.to_string(),
+            })?;
+        }
+        if self.max_turns > 1 {
+            if self.tools.is_empty() {
+                return Err(Error::InvalidConfig {
+                    field: "max_turns",
+                    message: "more than one turn needs tool servers to run the calls; declare them under `tools:` (e.g. `- {name: synth, command: [mlx-grpo, tools, serve, synth]}`)".into(),
+                });
+            }
+            if self.curriculum_enabled || self.two_phase_samples_per_group >= 0 {
+                return Err(Error::InvalidConfig {
+                    field: "max_turns",
+                    message: "multi-turn rollouts do not combine with --curriculum-enabled or two-phase recovery; turn those off or set --max-turns 1".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether rollouts run tools over several turns.
+    pub fn multi_turn(&self) -> bool {
+        self.max_turns > 1
+    }
+
     /// Checks the thinking, two-phase, curriculum and phase settings.
     fn strategies(&self) -> Result<()> {
         for (field, tag) in [
@@ -414,6 +468,7 @@ impl TrainConfig {
         if self.two_phase_samples_per_group >= 0 && self.two_phase_answer_length == 0 {
             return invalid("two_phase_answer_length", 0.0, "an integer >= 1");
         }
+        self.turns()?;
         if let Some(curriculum) = self.curriculum() {
             curriculum.validate()?;
             if self.enforce_thinking {

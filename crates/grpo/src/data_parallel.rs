@@ -59,7 +59,7 @@ impl DataParallel {
     pub fn new(group: Group, shards: Option<usize>) -> Result<Self> {
         let ranks = group.size();
         let shards = shards.unwrap_or(ranks);
-        if shards == 0 || shards % ranks != 0 {
+        if shards == 0 || !shards.is_multiple_of(ranks) {
             return Err(Error::InvalidConfig {
                 field: "rollout_shards",
                 message: format!(
@@ -98,7 +98,7 @@ impl DataParallel {
 
     /// Refuses a batch that does not cut into equal shards.
     pub(crate) fn check_batch_size(&self, batch_size: usize) -> Result<()> {
-        if batch_size % self.shards != 0 {
+        if !batch_size.is_multiple_of(self.shards) {
             return Err(Error::InvalidConfig {
                 field: "batch_size",
                 message: format!(

@@ -207,6 +207,12 @@ pub enum Error {
     #[error(transparent)]
     Policy(#[from] grpo_policy::Error),
 
+    /// A tool server of a multi-turn rollout could not be started or
+    /// stopped for good (calls the model got wrong are not errors: they go
+    /// back to it as the tool's text).
+    #[error(transparent)]
+    Tools(#[from] grpo_tools::Error),
+
     /// MLX failed.
     #[error("mlx: {}", grpo_policy::error::mlx_message(.0))]
     Mlx(#[from] Exception),

@@ -16,6 +16,10 @@ use grpo_rewards::{Reference, RewardSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::multi_turn::{sample_trajectories, MultiTurn, Sampling};
+use crate::rollout::opened_in_prompt;
+use crate::thinking::Thinking;
+pub use crate::turn_tally::TurnTally;
 
 /// One example to evaluate.
 #[derive(Debug, Clone, Copy)]
@@ -116,6 +120,10 @@ pub struct EvalReport {
     pub generated_tokens: usize,
     /// Seconds spent.
     pub seconds: f64,
+    /// Turns, tool calls and final answers, in a multi-turn evaluation
+    /// ([`evaluate_multi_turn`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_turn: Option<TurnTally>,
 }
 
 impl EvalReport {
@@ -186,38 +194,103 @@ pub fn evaluate_with(
         let generation = policy.generate(&prompts, 1, opts.max_tokens, opts.sampler, &sub)?;
         report.generated_tokens += generation.total_tokens();
         let texts = policy.decode(&generation.tokens)?;
-        let references: Vec<&Reference> = chunk.iter().map(|e| e.reference).collect();
-        let scores = scorers.score_batch(&texts, &references)?;
-        let overall = overall.score_batch(&texts, &references)?;
-        for (i, e) in chunk.iter().enumerate() {
-            let s: Vec<f32> = scores.per_reward.iter().map(|col| col[i]).collect();
-            for tally in [
-                &mut report.all,
-                report.by_kind.entry(e.kind.to_string()).or_default(),
-            ] {
-                tally.total += 1;
-                tally.exact += usize::from(s[0] == 1.0);
-                tally.function += f64::from(s[1]);
-                tally.params += f64::from(s[2]);
-                tally.parseable += usize::from(s[3] == 1.0);
-                tally.format += usize::from(s[4] == 1.0);
-            }
-            if s[0] < 1.0 {
-                report.mismatches.push(Mismatch {
-                    index: b * opts.batch_size.max(1) + i,
-                    kind: e.kind.to_string(),
-                    expected: e.answer.to_string(),
-                    got: texts[i].clone(),
-                    function: s[1],
-                    params: s[2],
-                    overall: overall.total[i],
-                });
-            }
-        }
+        let first = b * opts.batch_size.max(1);
+        tally_batch(&mut report, chunk, first, &texts, &scorers, &overall)?;
         progress(report.all.total, examples.len());
     }
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// [`evaluate_with`] with multi-turn answers: each example's calls run on
+/// `turns.tools` and the model answers again after their results, as in
+/// a multi-turn rollout ([`crate::multi_turn`]; `opts.max_tokens` bounds
+/// the whole trajectory). Calls are scored on the first turn, and the last
+/// message against the example's `final_answer`
+/// ([`EvalReport::multi_turn`]).
+pub fn evaluate_multi_turn(
+    policy: &Policy,
+    examples: &[EvalExample<'_>],
+    opts: &EvalOptions,
+    compare: &grpo_rewards::CompareOptions,
+    turns: &MultiTurn<'_>,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<EvalReport> {
+    let start = std::time::Instant::now();
+    let scorers = RewardSet::new(&SCORERS, None)?.with_options(*compare);
+    let overall = RewardSet::new(&["tool_call_overall"], None)?.with_options(*compare);
+    let thinking = Thinking::default();
+    let mut report = EvalReport::default();
+    let mut used = TurnTally::default();
+    let mut key = random::key(opts.seed)?;
+    for (b, chunk) in examples.chunks(opts.batch_size.max(1)).enumerate() {
+        let prompts: Vec<Vec<u32>> = chunk.iter().map(|e| e.prompt.to_vec()).collect();
+        let (next, sub): (Array, Array) = random::split(&key, 2)?;
+        key = next;
+        let opened = opened_in_prompt(policy, &prompts, &thinking)?;
+        let sampling = Sampling {
+            group_size: 1,
+            max_tokens: opts.max_tokens,
+            sampler: opts.sampler,
+            thinking: &thinking,
+        };
+        let trajectories = sample_trajectories(policy, &prompts, sampling, turns, &opened, &sub)?;
+        let texts: Vec<String> = trajectories
+            .iter()
+            .map(|t| t.messages.first().cloned().unwrap_or_default())
+            .collect();
+        let first = b * opts.batch_size.max(1);
+        tally_batch(&mut report, chunk, first, &texts, &scorers, &overall)?;
+        for (e, t) in chunk.iter().zip(&trajectories) {
+            report.generated_tokens += t.sampled_tokens();
+            used.add(t, e.reference, &thinking);
+        }
+        progress(report.all.total, examples.len());
+    }
+    report.multi_turn = Some(used);
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Scores the answers `texts` of `chunk` (whose first example is number
+/// `first` of the evaluated list) into `report`.
+fn tally_batch(
+    report: &mut EvalReport,
+    chunk: &[EvalExample<'_>],
+    first: usize,
+    texts: &[String],
+    scorers: &RewardSet,
+    overall: &RewardSet,
+) -> Result<()> {
+    let references: Vec<&Reference> = chunk.iter().map(|e| e.reference).collect();
+    let scores = scorers.score_batch(texts, &references)?;
+    let overall = overall.score_batch(texts, &references)?;
+    for (i, e) in chunk.iter().enumerate() {
+        let s: Vec<f32> = scores.per_reward.iter().map(|col| col[i]).collect();
+        for tally in [
+            &mut report.all,
+            report.by_kind.entry(e.kind.to_string()).or_default(),
+        ] {
+            tally.total += 1;
+            tally.exact += usize::from(s[0] == 1.0);
+            tally.function += f64::from(s[1]);
+            tally.params += f64::from(s[2]);
+            tally.parseable += usize::from(s[3] == 1.0);
+            tally.format += usize::from(s[4] == 1.0);
+        }
+        if s[0] < 1.0 {
+            report.mismatches.push(Mismatch {
+                index: first + i,
+                kind: e.kind.to_string(),
+                expected: e.answer.to_string(),
+                got: texts[i].clone(),
+                function: s[1],
+                params: s[2],
+                overall: overall.total[i],
+            });
+        }
+    }
+    Ok(())
 }
 
 /// One line of `eval.jsonl`: a validation's rates, overall and per kind of

@@ -25,6 +25,7 @@ use crate::error::Result;
 use crate::loss::{grpo_loss_with, LossInputs, LossOutput, LossType};
 use crate::loss_variant::LossVariant;
 use crate::metrics::{GrpoMetrics, ParallelMetrics, StepMetrics, StrategyMetrics};
+use crate::multi_turn::{self, MultiTurn};
 use crate::rollout::{self, PromptSet, Rollout, RolloutConfig};
 use crate::scale_rewards::ScaleRewards;
 use crate::trainer::{key_for, Learned, Stream, Trainer};
@@ -81,7 +82,7 @@ impl Trainer {
             };
             generation_time += shard.rollout.generation_time;
             let c = &self.config;
-            if c.log_rollouts_every > 0 && iteration % c.log_rollouts_every == 0 {
+            if c.log_rollouts_every > 0 && iteration.is_multiple_of(c.log_rollouts_every) {
                 self.log_rollouts(iteration, &batch, &shard.rollout)?;
             }
             shards.push(shard);
@@ -138,12 +139,16 @@ impl Trainer {
         let sampled_tokens = count(1);
         let total_tokens = count(2);
         let thinking = c.thinking();
+        let multi_turn = self.tools.is_some();
         let strategy = StrategyMetrics {
             phase: self.phase.map(|i| i + 1),
             scaffold_ratio,
             recovered: c.recovery_limit().map(|_| count(6)),
             thinking_fraction: thinking.enforce.then(|| count(5) as f32 / n),
             sampled_groups,
+            turns: multi_turn.then(|| count(7) as f32 / n),
+            tool_calls: multi_turn.then(|| count(8)),
+            tool_errors: multi_turn.then(|| count(9)),
         };
         Ok(StepMetrics {
             iteration,
@@ -279,27 +284,38 @@ impl Trainer {
             answer_tokens: c.two_phase_answer_length,
             key: &recovery_key,
         });
-        let mut rollout = rollout::collect(
-            &self.policy,
-            PromptSet {
-                tokens: &prompts,
-                references: &references,
-                scaffolds: &scaffolds,
+        let prompt_set = PromptSet {
+            tokens: &prompts,
+            references: &references,
+            scaffolds: &scaffolds,
+        };
+        let rollout_config = RolloutConfig {
+            group_size: c.group_size,
+            max_tokens: c.max_completion_length,
+            sampler: c.sampler(),
+            rewards: &self.rewards,
+            advantages: AdvantageConfig {
+                scale_by_std: c.scale_rewards == ScaleRewards::Group,
+                ..AdvantageConfig::default()
             },
-            RolloutConfig {
-                group_size: c.group_size,
-                max_tokens: c.max_completion_length,
-                sampler: c.sampler(),
-                rewards: &self.rewards,
-                advantages: AdvantageConfig {
-                    scale_by_std: c.scale_rewards == ScaleRewards::Group,
-                    ..AdvantageConfig::default()
+            thinking: &thinking,
+            recovery,
+        };
+        let key = key_for(seed, Stream::Rollout, step)?;
+        let mut rollout = match &self.tools {
+            Some(tools) => multi_turn::collect(
+                &self.policy,
+                prompt_set,
+                rollout_config,
+                MultiTurn {
+                    tools,
+                    max_turns: c.max_turns,
+                    schemas: Some(&self.tool_schemas),
                 },
-                thinking: &thinking,
-                recovery,
-            },
-            &key_for(seed, Stream::Rollout, step)?,
-        )?;
+                &key,
+            )?,
+            None => rollout::collect(&self.policy, prompt_set, rollout_config, &key)?,
+        };
         if c.scale_rewards == ScaleRewards::Batch {
             // One divisor for the shard's batch, from every reward of it (with
             // several shards, each shard's own: advantages are computed where
@@ -571,8 +587,9 @@ struct Reduced {
 
 /// Per-row fields [`push_rows`] writes before the reward columns: total
 /// reward, sampled tokens, all tokens, truncated, parseable, reasoned,
-/// recovered.
-const ROW_FIELDS: usize = 7;
+/// recovered, and (0 in single-turn rollouts) turns, tool calls, failed
+/// tool calls.
+const ROW_FIELDS: usize = 10;
 
 /// Appends each row of `rollout` as `ROW_FIELDS` numbers, then its reward
 /// columns, then whether each reward applied (1 or 0): the form in which
@@ -591,6 +608,15 @@ fn push_rows(out: &mut Vec<f32>, rollout: &Rollout) {
             flag(rollout.reasoned[row]),
             flag(rollout.recovered[row]),
         ]);
+        let used = rollout.tool_use.as_ref();
+        out.extend(
+            [
+                used.map_or(0, |u| u.turns[row]),
+                used.map_or(0, |u| u.calls[row]),
+                used.map_or(0, |u| u.errors[row]),
+            ]
+            .map(|n| n as f32),
+        );
         out.extend(rollout.reward_columns.iter().map(|col| col[row]));
         out.extend(rollout.reward_applied.iter().map(|a| flag(a[row])));
     }

@@ -90,6 +90,18 @@ pub struct StrategyMetrics {
     /// included, for the `groups` trained on (with `--dynamic-sampling`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampled_groups: Option<usize>,
+    /// Mean turns of the model per completion (with `--max-turns` above 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<f32>,
+    /// Tool calls made over the batch's completions, all turns (with
+    /// `--max-turns` above 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<usize>,
+    /// Tool calls that came back as an error: an unknown tool, arguments
+    /// that do not fit, the tool's own error, a timeout (with
+    /// `--max-turns` above 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_errors: Option<usize>,
 }
 
 impl StrategyMetrics {
@@ -110,6 +122,12 @@ impl StrategyMetrics {
         }
         if let Some(n) = self.sampled_groups {
             parts.push(format!("dynamic sampling: {n} groups sampled"));
+        }
+        if let Some(t) = self.turns {
+            parts.push(format!("{t:.2} turns"));
+        }
+        if let (Some(calls), Some(errors)) = (self.tool_calls, self.tool_errors) {
+            parts.push(format!("{calls} tool calls, {errors} failed"));
         }
         (!parts.is_empty()).then(|| format!("  {}", parts.join(" | ")))
     }
@@ -353,7 +371,15 @@ pub(crate) mod tests {
     #[test]
     fn strategy_metrics_appear_only_when_in_use() {
         let plain = serde_json::to_value(sample()).unwrap();
-        for key in ["phase", "scaffold_ratio", "recovered", "thinking_fraction"] {
+        for key in [
+            "phase",
+            "scaffold_ratio",
+            "recovered",
+            "thinking_fraction",
+            "turns",
+            "tool_calls",
+            "tool_errors",
+        ] {
             assert!(plain.get(key).is_none(), "{key}");
         }
         assert!(!sample().report().contains("phase"));
@@ -364,6 +390,7 @@ pub(crate) mod tests {
                 recovered: Some(3),
                 thinking_fraction: None,
                 sampled_groups: Some(12),
+                ..StrategyMetrics::default()
             },
             ..sample()
         };
@@ -393,5 +420,31 @@ pub(crate) mod tests {
         truncate_after(&path, 3).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 3);
+    }
+
+    #[test]
+    fn tool_use_metrics_are_written_and_reported_when_multi_turn() {
+        let m = StepMetrics {
+            strategy: StrategyMetrics {
+                turns: Some(1.5),
+                tool_calls: Some(12),
+                tool_errors: Some(2),
+                ..StrategyMetrics::default()
+            },
+            ..sample()
+        };
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(
+            (v["turns"].as_f64(), v["tool_calls"].as_u64()),
+            (Some(1.5), Some(12))
+        );
+        assert_eq!(v["tool_errors"], 2);
+        let back: StepMetrics = serde_json::from_value(v).unwrap();
+        assert_eq!(back, m);
+        assert!(
+            m.report().contains("1.50 turns | 12 tool calls, 2 failed"),
+            "{}",
+            m.report()
+        );
     }
 }

@@ -23,6 +23,7 @@ use grpo_rewards::{Reference, RewardSet};
 use crate::advantages::{group_relative, AdvantageConfig, AdvantageStats};
 use crate::error::{Error, Result};
 use crate::thinking::{Block, Thinking};
+use crate::tool_use::ToolUse;
 use crate::two_phase::{self, Recovery};
 
 /// The prompts of one iteration and what to compare their completions with.
@@ -129,6 +130,9 @@ pub struct Rollout {
     pub parseable: Vec<bool>,
     /// Time spent generating.
     pub generation_time: Duration,
+    /// What each row did with the tools, in a multi-turn rollout
+    /// ([`crate::multi_turn`]); `None` for single-turn ones.
+    pub tool_use: Option<ToolUse>,
 }
 
 impl Rollout {
@@ -216,6 +220,11 @@ impl Rollout {
             stats,
             parseable: rows.iter().map(|&r| self.parseable[r]).collect(),
             generation_time: self.generation_time,
+            tool_use: self.tool_use.as_ref().map(|u| ToolUse {
+                turns: rows.iter().map(|&r| u.turns[r]).collect(),
+                calls: rows.iter().map(|&r| u.calls[r]).collect(),
+                errors: rows.iter().map(|&r| u.errors[r]).collect(),
+            }),
         })
     }
 
@@ -246,6 +255,20 @@ impl Rollout {
         self.advantages.extend(other.advantages);
         self.parseable.extend(other.parseable);
         self.generation_time += other.generation_time;
+        match (&mut self.tool_use, other.tool_use) {
+            (Some(mine), Some(theirs)) => {
+                mine.turns.extend(theirs.turns);
+                mine.calls.extend(theirs.calls);
+                mine.errors.extend(theirs.errors);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(Error::InvalidConfig {
+                    field: "max_turns",
+                    message: "cannot join a multi-turn rollout and a single-turn one".into(),
+                })
+            }
+        }
         self.stats =
             group_relative(&self.rewards, self.group_size, &AdvantageConfig::default())?.stats;
         Ok(())
@@ -317,6 +340,7 @@ pub fn collect(
         stats: advantages.stats,
         parseable: scores.parseable,
         generation_time,
+        tool_use: None,
     })
 }
 
@@ -402,7 +426,7 @@ fn sample(
 
 /// Whether each prompt leaves its completions inside a reasoning block (a
 /// chat template that ends the generation prompt with the opening tag).
-fn opened_in_prompt(
+pub(crate) fn opened_in_prompt(
     policy: &Policy,
     prompts: &[Vec<u32>],
     thinking: &Thinking,

@@ -29,6 +29,21 @@ impl TaskSet {
     /// Tokenizes every example's prompt (or its `messages`) and parses its
     /// answer. `what` names the data in errors (`training data`, …).
     pub fn prepare(policy: &Policy, examples: &[Example], what: &'static str) -> Result<Self> {
+        Self::prepare_with_tools(policy, examples, what, None)
+    }
+
+    /// [`prepare`](Self::prepare) for multi-turn rollouts with tool
+    /// servers: an example that lists no functions (none in its record,
+    /// none found in its prompt) gets `schemas`, the servers' tools,
+    /// through the chat template's `tools` argument. One that lists them
+    /// keeps its prompt as written, so data in the guide's in-prompt form
+    /// is seen as it was trained on.
+    pub fn prepare_with_tools(
+        policy: &Policy,
+        examples: &[Example],
+        what: &'static str,
+        schemas: Option<&[Value]>,
+    ) -> Result<Self> {
         let mut set = Self {
             prompts: Vec::with_capacity(examples.len()),
             references: Vec::with_capacity(examples.len()),
@@ -37,15 +52,20 @@ impl TaskSet {
             targets: None,
         };
         for (i, ex) in examples.iter().enumerate() {
-            let tokens = match &ex.messages {
-                Some(messages) => {
-                    let messages: Vec<Value> = messages
-                        .iter()
-                        .map(|m| serde_json::to_value(m).expect("messages serialize"))
-                        .collect();
-                    policy.chat_tokens(&messages)?
+            let messages: Vec<Value> = match &ex.messages {
+                Some(messages) => messages
+                    .iter()
+                    .map(|m| serde_json::to_value(m).expect("messages serialize"))
+                    .collect(),
+                None => vec![json!({"role": "user", "content": ex.prompt})],
+            };
+            let tokens = match schemas {
+                Some(schemas) if ex.tools.is_none() && policy.tokenizer.has_chat_template() => {
+                    policy
+                        .tokenizer
+                        .encode_chat(&messages, Some(schemas), true)?
                 }
-                None => policy.chat_tokens(&[json!({"role": "user", "content": ex.prompt})])?,
+                _ => policy.chat_tokens(&messages)?,
             };
             let reference = ex.reference().map_err(|e| Error::InvalidData {
                 what,

@@ -18,6 +18,7 @@ use grpo_policy::mlx_rs::{self, random, Array};
 use grpo_policy::models::transformer::Transformer;
 use grpo_policy::policy::Policy;
 use grpo_rewards::RewardSet;
+use grpo_tools::{ToolSet, ToolSetOptions};
 use serde::Serialize;
 
 use crate::checkpoint::{self, TrainerState};
@@ -84,6 +85,10 @@ pub struct Trainer {
     metrics_log: JsonlLog,
     rollout_log: JsonlLog,
     eval_log: JsonlLog,
+    /// The tool servers of multi-turn rollouts (`max_turns` above 1).
+    pub(crate) tools: Option<ToolSet>,
+    /// Their tools in the chat template's `tools` form.
+    pub(crate) tool_schemas: Vec<serde_json::Value>,
 }
 
 /// What a run optimises.
@@ -249,9 +254,29 @@ impl Trainer {
                 )
             }
         };
-        let mut train = TaskSet::prepare(&policy, train_examples, "training data")?;
+        // Started before the data is tokenized: prompts that do not list
+        // their functions get the servers' schemas through the template.
+        let tools = if objective == Objective::Grpo && config.multi_turn() {
+            Some(ToolSet::start(
+                &config.tools,
+                ToolSetOptions {
+                    call_timeout: std::time::Duration::from_secs_f64(config.tool_timeout),
+                    ..ToolSetOptions::default()
+                },
+            )?)
+        } else {
+            None
+        };
+        let tool_schemas: Vec<serde_json::Value> = tools
+            .iter()
+            .flat_map(|t| t.tools())
+            .map(|t| t.to_chat_template_json())
+            .collect();
+        let schemas = tools.as_ref().map(|_| tool_schemas.as_slice());
+        let mut train =
+            TaskSet::prepare_with_tools(&policy, train_examples, "training data", schemas)?;
         let val = val_examples
-            .map(|v| TaskSet::prepare(&policy, v, "validation data"))
+            .map(|v| TaskSet::prepare_with_tools(&policy, v, "validation data", schemas))
             .transpose()?;
 
         let metrics_path = root.join("metrics.jsonl");
@@ -299,6 +324,8 @@ impl Trainer {
             phase: None,
             dp,
             resumed_from: latest,
+            tools,
+            tool_schemas,
         })
     }
 
@@ -408,13 +435,15 @@ impl Trainer {
             self.done = metrics.iteration;
             last = Some(metrics);
 
-            if self.done % self.config.steps_per_eval == 0 || self.done == self.config.iters {
+            if self.done.is_multiple_of(self.config.steps_per_eval)
+                || self.done == self.config.iters
+            {
                 if let Some(report) = self.validate()? {
                     self.eval_log.write(&EvalLine::new(self.done, &report))?;
                     observer.on_eval(self.done, &report);
                 }
             }
-            if self.done % self.config.save_every == 0 || self.done == self.config.iters {
+            if self.done.is_multiple_of(self.config.save_every) || self.done == self.config.iters {
                 let dir = self.save()?;
                 observer.on_checkpoint(self.done, &dir);
                 last_checkpoint = Some(dir);

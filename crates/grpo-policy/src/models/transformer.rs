@@ -359,6 +359,22 @@ impl Transformer {
         self.norm.forward(&h)
     }
 
+    /// `cache` (one per layer) moved `by` positions later, each layer's
+    /// keys rotated by its own RoPE ([`KvCache::shifted`]).
+    pub fn shifted_cache(&self, cache: &[KvCache], by: i32) -> Result<Vec<KvCache>> {
+        self.layers
+            .iter()
+            .zip(cache)
+            .map(|(layer, c)| {
+                if by == 0 {
+                    Ok(c.clone())
+                } else {
+                    c.shifted(by, |k| layer.self_attn.rope.shift(k, by))
+                }
+            })
+            .collect()
+    }
+
     /// Logits over the vocabulary from hidden states.
     ///
     /// # Shapes
