@@ -42,7 +42,7 @@ use serde_json::{json, Value};
 
 use crate::advantages::group_relative;
 use crate::error::{Error, Result};
-use crate::rollout::{opened_in_prompt, PromptSet, Rollout, RolloutConfig};
+use crate::rollout::{self, opened_in_prompt, PromptSet, Rollout, RolloutConfig};
 use crate::thinking::{Block, Thinking};
 use crate::tool_use::ToolUse;
 use crate::trajectory::Trajectory;
@@ -366,14 +366,7 @@ fn score(
             config.thinking.block(message, opened[row / group]) == Block::Leading
         })
         .collect();
-    if config.thinking.enforce {
-        for (row, ok) in reasoned.iter().enumerate() {
-            if !ok {
-                scores.per_reward.iter_mut().for_each(|c| c[row] = 0.0);
-                scores.total[row] = 0.0;
-            }
-        }
-    }
+    rollout::zero_unreasoned(&mut scores, &reasoned, config.thinking);
     let advantages = group_relative(&scores.total, group, &config.advantages)?;
     let tokens: Vec<Vec<u32>> = trajectories.iter().map(|t| t.tokens.clone()).collect();
     let texts = policy.decode(&tokens)?;

@@ -18,7 +18,7 @@ use grpo_policy::generate::{FinishReason, Generation};
 use grpo_policy::mlx_rs::Array;
 use grpo_policy::policy::Policy;
 use grpo_policy::sample::Sampler;
-use grpo_rewards::{Reference, RewardSet};
+use grpo_rewards::{BatchScores, Reference, RewardSet};
 
 use crate::advantages::{group_relative, AdvantageConfig, AdvantageStats};
 use crate::error::{Error, Result};
@@ -316,14 +316,7 @@ pub fn collect(
         .enumerate()
         .map(|(row, t)| config.thinking.block(t, opened[row / group]) == Block::Leading)
         .collect();
-    if config.thinking.enforce {
-        for (row, ok) in reasoned.iter().enumerate() {
-            if !ok {
-                scores.per_reward.iter_mut().for_each(|c| c[row] = 0.0);
-                scores.total[row] = 0.0;
-            }
-        }
-    }
+    zero_unreasoned(&mut scores, &reasoned, config.thinking);
     let advantages = group_relative(&scores.total, group, &config.advantages)?;
     Ok(Rollout {
         group_size: group,
@@ -342,6 +335,20 @@ pub fn collect(
         generation_time,
         tool_use: None,
     })
+}
+
+/// With `--enforce-thinking`, every reward of a row that did not open with
+/// a closed reasoning block becomes 0 (`reasoned[row]` says which did).
+pub(crate) fn zero_unreasoned(scores: &mut BatchScores, reasoned: &[bool], thinking: &Thinking) {
+    if !thinking.enforce {
+        return;
+    }
+    for (row, ok) in reasoned.iter().enumerate() {
+        if !ok {
+            scores.per_reward.iter_mut().for_each(|c| c[row] = 0.0);
+            scores.total[row] = 0.0;
+        }
+    }
 }
 
 /// Generates the completions: each prompt's scaffold is appended to it for
