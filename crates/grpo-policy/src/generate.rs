@@ -94,15 +94,7 @@ pub fn generate(
     key: &Array,
     mode: &Mode,
 ) -> Result<Generation> {
-    if opts.group_size == 0 {
-        return Err(Error::config("group_size", "must be at least 1"));
-    }
-    if prompts.is_empty() || prompts.iter().any(Vec::is_empty) {
-        return Err(Error::config(
-            "prompts",
-            "every prompt needs at least one token",
-        ));
-    }
+    check_request(prompts, opts)?;
     let group = opts.group_size;
     if opts.max_tokens == 0 {
         let rows = prompts.len() * group;
@@ -126,6 +118,21 @@ pub fn generate(
     Ok(generation)
 }
 
+/// The checks every generation starts with: a group of at least one, and
+/// prompts that each hold a token.
+fn check_request(prompts: &[Vec<u32>], opts: &GenerateOptions<'_>) -> Result<()> {
+    if opts.group_size == 0 {
+        return Err(Error::config("group_size", "must be at least 1"));
+    }
+    if prompts.is_empty() || prompts.iter().any(Vec::is_empty) {
+        return Err(Error::config(
+            "prompts",
+            "every prompt needs at least one token",
+        ));
+    }
+    Ok(())
+}
+
 /// [`generate`], with each row's cache kept so that the rows can be
 /// continued ([`continue_rows`]): a multi-turn rollout appends tool results
 /// to a conversation and samples on without computing it again.
@@ -136,15 +143,7 @@ pub fn generate_continuable(
     key: &Array,
     mode: &Mode,
 ) -> Result<(Generation, Vec<RowCache>)> {
-    if opts.group_size == 0 {
-        return Err(Error::config("group_size", "must be at least 1"));
-    }
-    if prompts.is_empty() || prompts.iter().any(Vec::is_empty) {
-        return Err(Error::config(
-            "prompts",
-            "every prompt needs at least one token",
-        ));
-    }
+    check_request(prompts, opts)?;
     if opts.max_tokens == 0 {
         return Err(Error::config(
             "max_tokens",

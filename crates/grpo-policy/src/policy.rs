@@ -113,6 +113,23 @@ impl Policy {
         Ok(out)
     }
 
+    /// Generation settings that stop at the tokenizer's end-of-sequence
+    /// tokens.
+    fn options(
+        &self,
+        group_size: usize,
+        max_tokens: usize,
+        sampler: crate::sample::Sampler,
+    ) -> GenerateOptions<'_> {
+        GenerateOptions {
+            group_size,
+            max_tokens,
+            sampler,
+            eos: self.tokenizer.eos_token_ids(),
+            stop: None,
+        }
+    }
+
     /// Batched group generation (see [`generate`]), stopping at the
     /// tokenizer's end-of-sequence tokens.
     pub fn generate(
@@ -123,13 +140,7 @@ impl Policy {
         sampler: crate::sample::Sampler,
         key: &Array,
     ) -> Result<Generation> {
-        let opts = GenerateOptions {
-            group_size,
-            max_tokens,
-            sampler,
-            eos: self.tokenizer.eos_token_ids(),
-            stop: None,
-        };
+        let opts = self.options(group_size, max_tokens, sampler);
         generate(&self.model, prompts, &opts, key, &Mode::inference())
     }
 
@@ -143,13 +154,7 @@ impl Policy {
         sampler: crate::sample::Sampler,
         key: &Array,
     ) -> Result<(Generation, Vec<RowCache>)> {
-        let opts = GenerateOptions {
-            group_size,
-            max_tokens,
-            sampler,
-            eos: self.tokenizer.eos_token_ids(),
-            stop: None,
-        };
+        let opts = self.options(group_size, max_tokens, sampler);
         generate_continuable(&self.model, prompts, &opts, key, &Mode::inference())
     }
 
@@ -164,13 +169,7 @@ impl Policy {
         sampler: crate::sample::Sampler,
         key: &Array,
     ) -> Result<(Generation, Vec<RowCache>)> {
-        let opts = GenerateOptions {
-            group_size: 1,
-            max_tokens,
-            sampler,
-            eos: self.tokenizer.eos_token_ids(),
-            stop: None,
-        };
+        let opts = self.options(1, max_tokens, sampler);
         continue_rows(
             &self.model,
             rows,
