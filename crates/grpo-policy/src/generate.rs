@@ -105,6 +105,21 @@ pub fn generate(
         });
     }
 
+    let (cache, logits, pads) = prefill_for_decoding(model, prompts, opts, mode)?;
+    let (generation, _) = decode(model, cache, pads, &logits, opts, key, mode, false)?;
+    Ok(generation)
+}
+
+/// The prompts' prefill with room for `opts.max_tokens` more, and each
+/// row's left padding: where [`generate`] and [`generate_continuable`]
+/// start decoding.
+fn prefill_for_decoding(
+    model: &Transformer,
+    prompts: &[Vec<u32>],
+    opts: &GenerateOptions<'_>,
+    mode: &Mode,
+) -> Result<(Vec<KvCache>, Array, Vec<i32>)> {
+    let group = opts.group_size;
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     // The last sampled token is never fed back, so this is all the room
     // decoding needs.
@@ -114,8 +129,7 @@ pub fn generate(
         .iter()
         .flat_map(|p| std::iter::repeat_n((longest - p.len()) as i32, group))
         .collect();
-    let (generation, _) = decode(model, cache, pads, &logits, opts, key, mode, false)?;
-    Ok(generation)
+    Ok((cache, logits, pads))
 }
 
 /// The checks every generation starts with: a group of at least one, and
@@ -150,14 +164,7 @@ pub fn generate_continuable(
             "a continuable generation samples at least one token",
         ));
     }
-    let group = opts.group_size;
-    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
-    let capacity = (longest + opts.max_tokens - 1) as i32;
-    let (cache, logits) = prefill(model, prompts, group, capacity, mode)?;
-    let pads: Vec<i32> = prompts
-        .iter()
-        .flat_map(|p| std::iter::repeat_n((longest - p.len()) as i32, group))
-        .collect();
+    let (cache, logits, pads) = prefill_for_decoding(model, prompts, opts, mode)?;
     decode(model, cache, pads, &logits, opts, key, mode, true)
 }
 

@@ -36,7 +36,7 @@ use grpo_policy::policy::Policy;
 use grpo_policy::row_cache::RowCache;
 use grpo_policy::sample::Sampler;
 use grpo_policy::ChatOptions;
-use grpo_rewards::{extract_function_calls, FinalAnswer, Reference, ToolCall};
+use grpo_rewards::{extract_function_calls, Evaluation, Reference, Reward, ToolCall};
 use grpo_tools::{ToolOutput, ToolSet};
 use serde_json::{json, Value};
 
@@ -334,19 +334,14 @@ fn score(
         .rewards
         .score_batch_with_ids(&first, &ids, &references)?;
     let names = config.rewards.names();
-    if let Some(k) = names.iter().position(|n| *n == "final_answer") {
+    if let Some(k) = names.iter().position(|n| *n == Reward::FinalAnswer.name()) {
         for (row, t) in trajectories.iter().enumerate() {
+            // The reward's own rule, on the last message instead of the first.
             let last = config
                 .thinking
                 .scored_text(t.last_message(), opened[row / group]);
-            let expected = references[row]
-                .row()
-                .and_then(|r| r.get("final_answer"))
-                .and_then(|v| FinalAnswer::from_json(v).ok());
-            scores.per_reward[k][row] = match expected {
-                Some(answer) if answer.matches(&last) => 1.0,
-                _ => 0.0,
-            };
+            let eval = Evaluation::new(&last, references[row], &Default::default());
+            scores.per_reward[k][row] = Reward::FinalAnswer.score(&eval);
         }
         let weights = config.rewards.weights();
         for (row, total) in scores.total.iter_mut().enumerate() {
