@@ -389,9 +389,9 @@ fn an_exception_stops_the_run_with_a_checkpoint_to_resume_from() {
     let checkpoints: Vec<String> = std::fs::read_dir(run.join("checkpoints"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("step-"))
+        .filter(|n| n.starts_with("iteration-"))
         .collect();
-    assert_eq!(checkpoints, ["step-1"]);
+    assert_eq!(checkpoints, ["iteration-1"]);
     assert!(log.contains(&checkpoints[0]), "{log}");
 
     // Resumed (a new worker, whose first call succeeds), the run does the

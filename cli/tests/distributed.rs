@@ -132,7 +132,7 @@ fn two_ranks_match_one_process_with_the_combined_batch_and_resume_only_on_two() 
 
     // Both ranks held the same parameters at each checkpoint.
     let state: Value = serde_json::from_str(
-        &std::fs::read_to_string(ranks_dir(0).join("checkpoints/step-2/trainer_state.json"))
+        &std::fs::read_to_string(ranks_dir(0).join("checkpoints/iteration-2/trainer_state.json"))
             .unwrap(),
     )
     .unwrap();
@@ -167,12 +167,12 @@ fn a_rank_that_dies_ends_the_other_with_an_error_and_the_checkpoint_stays() {
         args
     };
     let mut children = start_ranks(dir.path(), long);
-    let checkpoint = run.join("checkpoints/step-2");
+    let checkpoint = run.join("checkpoints/iteration-2");
     let start = Instant::now();
     while !checkpoint.join("trainer_state.json").is_file() {
         if start.elapsed() > DEADLINE {
             children.iter_mut().for_each(|c| drop(c.kill()));
-            panic!("no checkpoint step-2 after {DEADLINE:?}");
+            panic!("no checkpoint iteration-2 after {DEADLINE:?}");
         }
         if let Some(status) = children[0].try_wait().unwrap() {
             let out = children.remove(0).wait_with_output().unwrap();
@@ -199,14 +199,15 @@ fn a_rank_that_dies_ends_the_other_with_an_error_and_the_checkpoint_stays() {
         .unwrap()
         .expect("a checkpoint");
     let state = grpo::checkpoint::TrainerState::read(&latest).unwrap();
-    assert_eq!(latest, checkpoints_step(&run, state.step));
-    assert!(state.step >= 2);
+    assert_eq!(latest, checkpoint_dir(&run, state.iteration));
+    assert!(state.iteration >= 2);
     assert!(latest.join("adapters.safetensors").is_file());
     assert!(latest.join("optimizer.safetensors").is_file());
 }
 
-fn checkpoints_step(run: &Path, step: u64) -> PathBuf {
-    run.join("checkpoints").join(format!("step-{step}"))
+fn checkpoint_dir(run: &Path, iteration: u64) -> PathBuf {
+    run.join("checkpoints")
+        .join(format!("iteration-{iteration}"))
 }
 
 /// The lines of `dir/metrics.jsonl`.

@@ -439,7 +439,7 @@ fn train_into_an_existing_run_needs_resume_or_force() {
     let run = root.path().join("run");
     let data = small_data(root.path(), 8);
     run_ok(&train_args(&data, &run, &["--iters", "1"]));
-    let marker = run.join("checkpoints/step-1/old-run.txt");
+    let marker = run.join("checkpoints/iteration-1/old-run.txt");
     std::fs::write(&marker, "old").unwrap();
     let metrics = std::fs::read(run.join("metrics.jsonl")).unwrap();
 
@@ -458,7 +458,7 @@ fn train_into_an_existing_run_needs_resume_or_force() {
         !marker.exists(),
         "old checkpoints are not mixed with new ones"
     );
-    assert!(run.join("checkpoints/step-1").is_dir());
+    assert!(run.join("checkpoints/iteration-1").is_dir());
 }
 
 #[test]

@@ -73,9 +73,9 @@ fn existing_run(dir: &Path) -> Result<Option<String>> {
     let checkpoints = grpo::checkpoint::list(&checkpoints_dir(dir))?;
     if let Some(last) = checkpoints.last() {
         return Ok(Some(format!(
-            "{} checkpoint(s), the last at step {}",
+            "{} checkpoint(s), the last after iteration {}",
             checkpoints.len(),
-            last.step
+            last.iteration
         )));
     }
     let found: Vec<&str> = RUN_FILES

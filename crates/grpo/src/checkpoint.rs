@@ -1,21 +1,21 @@
 //! Crash-safe checkpoint directories.
 //!
 //! A checkpoint root holds one directory per saved iteration and a marker
-//! naming the newest one. `step-N` is the checkpoint after N iterations
-//! (rollout batches), not N optimizer steps: GRPO takes `num_iterations`
-//! optimizer steps per iteration. The name stays `step-` so that the
-//! checkpoints of earlier versions resume.
+//! naming the newest one. `iteration-N` is the checkpoint after N
+//! iterations (rollout batches), not N optimizer steps: GRPO takes
+//! `num_iterations` optimizer steps per iteration. Checkpoints of earlier
+//! versions, named `step-N` for the same count, are still found and resumed.
 //!
 //! ```text
 //! root/
-//!   step-200/           complete checkpoints, never modified after rename
-//!   step-300/
-//!   step-400.tmp/       a save in progress, or the leftover of a crash
-//!   latest              "step-300\n": the checkpoint to resume from
+//!   iteration-200/      complete checkpoints, never modified after rename
+//!   iteration-300/
+//!   iteration-400.tmp/  a save in progress, or the leftover of a crash
+//!   latest              "iteration-300\n": the checkpoint to resume from
 //! ```
 //!
-//! [`save`] writes everything into `step-N.tmp/`, fsyncs every file and the
-//! directory, renames it to `step-N/`, then repoints `latest` by writing
+//! [`save`] writes everything into `iteration-N.tmp/`, fsyncs every file and
+//! the directory, renames it to `iteration-N/`, then repoints `latest` by writing
 //! `latest.tmp` and renaming it over `latest`. A rename within one directory
 //! is atomic on POSIX filesystems, so a kill at any moment leaves either the
 //! previous checkpoint or the new one as `latest`, each complete. Leftover
@@ -42,26 +42,31 @@ pub const LATEST_MARKER: &str = "latest";
 /// Name of the [`TrainerState`] file inside a checkpoint directory.
 pub const TRAINER_STATE_FILE: &str = "trainer_state.json";
 
-const STEP_PREFIX: &str = "step-";
+const PREFIX: &str = "iteration-";
+/// The prefix of the checkpoints of earlier versions (the same count).
+const LEGACY_PREFIX: &str = "step-";
 const TMP_SUFFIX: &str = ".tmp";
 
 /// A complete checkpoint directory found under a root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Checkpoint {
-    /// The iterations done when it was saved (its `step-N` name).
-    pub step: u64,
-    /// Its directory, `root/step-N`.
+    /// The iterations done when it was saved (its `iteration-N` name).
+    pub iteration: u64,
+    /// Its directory, `root/iteration-N` (`root/step-N` from an earlier
+    /// version).
     pub path: PathBuf,
 }
 
-/// Saves checkpoint `step` under `root` and returns its directory.
+/// Saves the checkpoint after `iteration` iterations under `root` and
+/// returns its directory.
 ///
 /// `write` fills the temporary directory it is given; it must not keep
 /// handles open after returning. Once it returns `Ok`, the files are synced,
-/// the directory is renamed to `step-N/` (replacing an older save of the
-/// same step), `latest` is repointed, and complete checkpoints beyond the
-/// `keep_last` newest are removed (`None` keeps all). The checkpoint just
-/// written is never removed, even if a stale one with a higher step exists.
+/// the directory is renamed to `iteration-N/` (replacing an older save of
+/// the same iteration), `latest` is repointed, and complete checkpoints
+/// beyond the `keep_last` newest are removed (`None` keeps all). The
+/// checkpoint just written is never removed, even if a stale one with a
+/// higher iteration exists.
 ///
 /// # Errors
 ///
@@ -77,7 +82,7 @@ pub struct Checkpoint {
 ///
 /// let root = tempfile::tempdir()?;
 /// let state = TrainerState {
-///     step: 10,
+///     iteration: 10,
 ///     seed: 0,
 ///     data_cursor: serde_json::json!({ "epoch": 0, "position": 40 }),
 ///     config: serde_json::json!({ "learning_rate": 1e-5 }),
@@ -90,7 +95,7 @@ pub struct Checkpoint {
 /// ```
 pub fn save<F, E>(
     root: &Path,
-    step: u64,
+    iteration: u64,
     keep_last: Option<NonZeroUsize>,
     write: F,
 ) -> Result<PathBuf, E>
@@ -99,7 +104,7 @@ where
     E: From<Error> + std::fmt::Display,
 {
     fs::create_dir_all(root).map_err(Error::io("creating", root))?;
-    let name = format!("{STEP_PREFIX}{step}");
+    let name = format!("{PREFIX}{iteration}");
     let tmp = root.join(format!("{name}{TMP_SUFFIX}"));
     let dir = root.join(&name);
 
@@ -109,7 +114,7 @@ where
         let _ = fs::remove_dir_all(&tmp);
         let lower = message.to_lowercase();
         E::from(Error::CheckpointWrite {
-            step,
+            iteration,
             intact: latest(root).ok().flatten(),
             disk_full: lower.contains("no space left on device")
                 || lower.contains("disk quota exceeded"),
@@ -126,7 +131,7 @@ where
     sync_tree(&tmp).map_err(|e| failed(e.to_string()))?;
 
     if dir.exists() {
-        // Same step saved again (e.g. an interrupt right after a resume).
+        // Same iteration saved again (e.g. an interrupt right after a resume).
         // Move the old one aside under a `.tmp` name first: a crash between
         // the two renames leaves the older checkpoints and `latest` falls
         // back to the newest complete one.
@@ -137,13 +142,23 @@ where
     } else {
         fs::rename(&tmp, &dir).map_err(Error::io("renaming", &tmp))?;
     }
+    // An earlier version's checkpoint of the same iteration, replaced by
+    // this one (once `latest` no longer names it).
+    let legacy = root.join(format!("{LEGACY_PREFIX}{iteration}"));
+
     sync_dir(root)?;
 
     write_atomic(&root.join(LATEST_MARKER), format!("{name}\n").as_bytes())
         .map_err(|e| failed(e.to_string()))?;
 
+    if legacy.is_dir() {
+        fs::remove_dir_all(&legacy).map_err(Error::io("removing", &legacy))?;
+    }
     if let Some(keep_last) = keep_last {
-        let others: Vec<Checkpoint> = list(root)?.into_iter().filter(|c| c.step != step).collect();
+        let others: Vec<Checkpoint> = list(root)?
+            .into_iter()
+            .filter(|c| c.iteration != iteration)
+            .collect();
         let excess = others.len().saturating_sub(keep_last.get() - 1);
         for old in &others[..excess] {
             fs::remove_dir_all(&old.path).map_err(Error::io("removing", &old.path))?;
@@ -154,21 +169,22 @@ where
 
 /// The checkpoint to resume from: the one `latest` names, or, when the
 /// marker is missing or names a directory that is gone, the complete
-/// checkpoint with the highest step. `None` when there is none (or no root).
+/// checkpoint with the most iterations. `None` when there is none (or no
+/// root).
 ///
 /// # Errors
 ///
 /// [`Error::Io`] when the root cannot be read, [`Error::Checkpoint`] when the
-/// marker holds something other than a `step-N` name.
+/// marker holds something other than a checkpoint's name.
 pub fn latest(root: &Path) -> Result<Option<PathBuf>> {
     let marker = root.join(LATEST_MARKER);
     match fs::read_to_string(&marker) {
         Ok(text) => {
             let name = text.trim();
-            if parse_step(name).is_none() {
+            if parse_name(name).is_none() {
                 return Err(Error::Checkpoint {
                     path: marker,
-                    reason: format!("marker holds `{name}` (expected a name like `step-100`)"),
+                    reason: format!("marker holds `{name}` (expected a name like `iteration-100`)"),
                 });
             }
             let dir = root.join(name);
@@ -188,7 +204,7 @@ pub fn latest(root: &Path) -> Result<Option<PathBuf>> {
     Ok(list(root)?.pop().map(|c| c.path))
 }
 
-/// The complete checkpoints under `root`, oldest step first; empty when the
+/// The complete checkpoints under `root`, fewest iterations first; empty when the
 /// root does not exist. Temporary and unrelated entries are skipped.
 ///
 /// # Errors
@@ -209,12 +225,12 @@ pub fn list(root: &Path) -> Result<Vec<Checkpoint>> {
     let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(Error::io("reading", root))?;
-        let Some(step) = entry.file_name().to_str().and_then(parse_step) else {
+        let Some(iteration) = entry.file_name().to_str().and_then(parse_name) else {
             continue;
         };
         if entry.path().is_dir() {
             found.push(Checkpoint {
-                step,
+                iteration,
                 path: entry.path(),
             });
         }
@@ -223,9 +239,12 @@ pub fn list(root: &Path) -> Result<Vec<Checkpoint>> {
     Ok(found)
 }
 
-/// The step number of a checkpoint directory name (`step-N`, not `.tmp`).
-pub fn parse_step(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix(STEP_PREFIX)?;
+/// The iterations of a checkpoint directory name: N of `iteration-N`, or
+/// of an earlier version's `step-N` (not of a `.tmp` name).
+pub fn parse_name(name: &str) -> Option<u64> {
+    let digits = name
+        .strip_prefix(PREFIX)
+        .or_else(|| name.strip_prefix(LEGACY_PREFIX))?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -271,9 +290,10 @@ pub fn check_resume(
 /// written back, so older binaries do not drop newer state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainerState {
-    /// Iterations completed (rollout batches, not optimizer steps; the key
-    /// keeps the name of the checkpoints already written).
-    pub step: u64,
+    /// Iterations completed (rollout batches, not optimizer steps). Read
+    /// from `step` in the checkpoints of earlier versions.
+    #[serde(alias = "step")]
+    pub iteration: u64,
     /// The run's seed.
     pub seed: u64,
     /// The data loader's position, as the data crate serializes it.
@@ -355,10 +375,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 fn remove_leftovers(root: &Path) -> Result<()> {
     for entry in fs::read_dir(root).map_err(Error::io("reading", root))? {
         let entry = entry.map_err(Error::io("reading", root))?;
-        let is_leftover = entry
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.starts_with(STEP_PREFIX) && n.ends_with(TMP_SUFFIX));
+        let is_leftover = entry.file_name().to_str().is_some_and(|n| {
+            (n.starts_with(PREFIX) || n.starts_with(LEGACY_PREFIX)) && n.ends_with(TMP_SUFFIX)
+        });
         if is_leftover {
             let path = entry.path();
             let removed = if path.is_dir() {
@@ -408,10 +427,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_step_accepts_only_complete_names() {
-        assert_eq!(parse_step("step-0"), Some(0));
-        assert_eq!(parse_step("step-1200"), Some(1200));
+    fn parse_name_accepts_only_complete_names() {
+        assert_eq!(parse_name("iteration-0"), Some(0));
+        assert_eq!(parse_name("iteration-1200"), Some(1200));
+        assert_eq!(
+            parse_name("step-1200"),
+            Some(1200),
+            "an earlier version's name"
+        );
         for bad in [
+            "iteration-",
+            "iteration-12.tmp",
             "step-",
             "step-12.tmp",
             "step--1",
@@ -420,7 +446,7 @@ mod tests {
             "step-1a",
             "../step-1",
         ] {
-            assert_eq!(parse_step(bad), None, "{bad}");
+            assert_eq!(parse_name(bad), None, "{bad}");
         }
     }
 }

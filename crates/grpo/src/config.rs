@@ -886,12 +886,12 @@ mod tests {
             ["iters", "learning_rate", "steps_per_report"]
         );
         let err = changes
-            .check(std::path::Path::new("a/checkpoints/step-4"))
+            .check(std::path::Path::new("a/checkpoints/iteration-4"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("lora_rank: 8 → 16"), "{err}");
         assert!(err.contains("train_type: \"lora\" → \"dora\""), "{err}");
-        assert!(err.contains("step-4"), "{err}");
+        assert!(err.contains("iteration-4"), "{err}");
     }
 
     #[test]

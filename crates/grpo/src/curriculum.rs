@@ -22,7 +22,6 @@
 //! whole answer, scaffold and generated text together.
 
 use crate::error::{Error, Result};
-use crate::trainer::Trainer;
 
 /// The scaffold schedule.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,31 +89,34 @@ impl Curriculum {
         let n = (f64::from(ratio.clamp(0.0, 1.0)) * answer.len() as f64).round() as usize;
         &answer[..n.min(answer.len())]
     }
-}
 
-impl Trainer {
-    /// The scaffold ratio at `iteration` and the scaffold of each prompt of
-    /// `batch` (none without a curriculum).
-    pub(crate) fn scaffolds(
+    /// The scaffold of each prompt of `batch` at `iteration`, where
+    /// `targets[i]` is prompt `i`'s answer as supervised fine-tuning
+    /// teaches it (ending with the end-of-turn token, which is never given).
+    ///
+    /// ```
+    /// use grpo::curriculum::Curriculum;
+    ///
+    /// let c = Curriculum { start_ratio: 1.0, end_ratio: 0.0, steps: 2 };
+    /// let targets = [vec![5, 6, 0], vec![7, 8, 9, 10, 0]];
+    /// assert_eq!(c.scaffolds(&targets, &[1, 0], 1), [vec![7, 8, 9, 10], vec![5, 6]]);
+    /// assert_eq!(c.scaffolds(&targets, &[1], 2), [vec![7, 8]]);
+    /// ```
+    pub fn scaffolds(
         &self,
+        targets: &[Vec<u32>],
         batch: &[usize],
         iteration: usize,
-    ) -> (Option<f32>, Vec<Vec<u32>>) {
-        let (Some(curriculum), Some(targets)) = (self.config.curriculum(), &self.train.targets)
-        else {
-            return (None, Vec::new());
-        };
-        let ratio = curriculum.ratio_at(iteration);
-        let scaffolds = batch
+    ) -> Vec<Vec<u32>> {
+        let ratio = self.ratio_at(iteration);
+        batch
             .iter()
             .map(|&i| {
                 let answer = &targets[i];
-                // The target ends with the end-of-turn token, never given.
                 let answer = &answer[..answer.len().saturating_sub(1)];
-                Curriculum::scaffold(answer, ratio).to_vec()
+                Self::scaffold(answer, ratio).to_vec()
             })
-            .collect();
-        (Some(ratio), scaffolds)
+            .collect()
     }
 }
 

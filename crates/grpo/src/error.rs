@@ -113,7 +113,7 @@ pub enum Error {
 
     /// A checkpoint could not be written; the previous one is untouched.
     #[error(
-        "{} while writing checkpoint step-{step}; {} (free some space or fix the cause, then continue with --resume)",
+        "{} while writing checkpoint iteration-{iteration}; {} (free some space or fix the cause, then continue with --resume)",
         if *disk_full { "no space left on device".to_string() } else { format!("failed ({message})") },
         match intact {
             Some(dir) => format!("{} is intact", dir.file_name().unwrap_or_default().to_string_lossy()),
@@ -121,8 +121,8 @@ pub enum Error {
         }
     )]
     CheckpointWrite {
-        /// The step being saved.
-        step: u64,
+        /// The iterations of the checkpoint being saved.
+        iteration: u64,
         /// The newest complete checkpoint, which resuming will use.
         intact: Option<PathBuf>,
         /// Whether the cause is a full disk.

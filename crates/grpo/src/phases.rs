@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::schedule::{Decay, LrSchedule};
-use crate::trainer::Trainer;
 
 /// One phase of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +66,7 @@ impl PhasePlan {
     /// };
     /// let plan = PhasePlan::new(&[phase(2, "tool_call_function"), phase(3, "tool_call_exact")])?;
     /// assert_eq!(plan.total_iters(), 5);
-    /// assert_eq!([1, 2, 3, 5].map(|k| plan.index_at(k)), [0, 0, 1, 1]);
+    /// assert_eq!([1, 2, 3, 5].map(|k| plan.at(k)), [0, 0, 1, 1]);
     /// assert_eq!(plan.rewards(1)?.weights(), [0.0, 1.0]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -132,7 +131,7 @@ impl PhasePlan {
 
     /// The phase (from 0) that `iteration` (from 1) belongs to; iterations
     /// past the last phase stay in it.
-    pub fn index_at(&self, iteration: usize) -> usize {
+    pub fn at(&self, iteration: usize) -> usize {
         let mut end = 0;
         for (i, p) in self.phases.iter().enumerate() {
             end += p.iters;
@@ -160,6 +159,35 @@ impl PhasePlan {
         self.phases[index].learning_rate
     }
 
+    /// The learning-rate schedule during phase `index`: `run`'s, with the
+    /// phase's peak rate when it sets one (and then a cosine floor of
+    /// `min_learning_rate`, or the phase's peak if that is lower).
+    ///
+    /// ```
+    /// use grpo::phases::{Phase, PhasePlan};
+    /// use grpo::schedule::{Decay, LrSchedule};
+    ///
+    /// let plan = PhasePlan::new(&[Phase {
+    ///     iters: 4,
+    ///     reward_functions: vec!["tool_call_exact".into()],
+    ///     reward_weights: None,
+    ///     learning_rate: Some(1e-6),
+    /// }])?;
+    /// let run = LrSchedule { peak: 1e-5, warmup_steps: 0, decay: Decay::Constant };
+    /// assert_eq!(plan.schedule(0, run, 0.0).peak, 1e-6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn schedule(&self, index: usize, run: LrSchedule, min_learning_rate: f32) -> LrSchedule {
+        let mut schedule = run;
+        if let Some(peak) = self.learning_rate(index) {
+            schedule.peak = peak;
+            if let Decay::Cosine { floor, .. } = &mut schedule.decay {
+                *floor = min_learning_rate.min(peak);
+            }
+        }
+        schedule
+    }
+
     /// The log line announcing phase `index`.
     pub fn describe(&self, index: usize) -> String {
         let p = &self.phases[index];
@@ -182,42 +210,6 @@ impl PhasePlan {
             self.len(),
             rewards.join(", ")
         )
-    }
-}
-
-impl Trainer {
-    /// Enters the phase of `iteration`: its rewards replace the previous
-    /// ones. Returns the announcement when the phase changes, and at the
-    /// first iteration of a run (a resumed run names the phase it resumes
-    /// in).
-    pub(crate) fn enter_phase(&mut self, iteration: usize) -> Result<Option<String>> {
-        let Some(plan) = &self.phases else {
-            return Ok(None);
-        };
-        let index = plan.index_at(iteration);
-        if self.phase == Some(index) {
-            return Ok(None);
-        }
-        self.rewards = plan.rewards(index)?;
-        self.phase = Some(index);
-        Ok(Some(plan.describe(index)))
-    }
-
-    /// The learning-rate schedule in force: the run's, with the current
-    /// phase's peak rate when it sets one.
-    pub(crate) fn schedule_now(&self) -> LrSchedule {
-        let mut schedule = self.config.schedule();
-        let phase_lr = match (&self.phases, self.phase) {
-            (Some(plan), Some(index)) => plan.learning_rate(index),
-            _ => None,
-        };
-        if let Some(peak) = phase_lr {
-            schedule.peak = peak;
-            if let Decay::Cosine { floor, .. } = &mut schedule.decay {
-                *floor = self.config.min_learning_rate.min(peak);
-            }
-        }
-        schedule
     }
 }
 
@@ -261,7 +253,7 @@ mod tests {
         let plan = guide();
         assert_eq!(plan.total_iters(), 500);
         for (k, want) in [(1, 0), (100, 0), (101, 1), (300, 1), (301, 2), (500, 2)] {
-            assert_eq!(plan.index_at(k), want, "iteration {k}");
+            assert_eq!(plan.at(k), want, "iteration {k}");
         }
         assert_eq!(plan.span(1), (101, 300));
     }

@@ -13,27 +13,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use grpo_dataset::Example;
 use grpo_policy::adapters::{self, AdapterConfig, FineTuneType};
-use grpo_policy::generate::FinishReason;
-use grpo_policy::mlx_rs::{self, random, Array};
+use grpo_policy::mlx_rs::{self, Array};
 use grpo_policy::models::transformer::Transformer;
 use grpo_policy::policy::Policy;
 use grpo_rewards::RewardSet;
 use grpo_tools::{ToolSet, ToolSetOptions};
-use serde::Serialize;
 
 use crate::checkpoint::{self, TrainerState};
 use crate::config::TrainConfig;
 use crate::data_parallel::DataParallel;
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalLine, EvalOptions, EvalReport};
+use crate::learner::Learner;
 use crate::metrics::{truncate_after, JsonlLog, StepMetrics};
 use crate::observer::{Observer, RunInfo};
 use crate::optimizer::AdamW;
+use crate::parts::Parts;
 use crate::phases::PhasePlan;
-use crate::rollout::Rollout;
+use crate::rollout_log::RolloutLog;
 use crate::sampling::BatchSampler;
+use crate::schedule::LrSchedule;
+use crate::streams::{stream_seed, Stream};
 use crate::tasks::TaskSet;
 use crate::watchdog::Watchdog;
+use crate::{grpo_step, sft_step};
 
 /// Updates skipped in a row (non-finite loss or gradient) before the run
 /// stops.
@@ -63,32 +66,47 @@ pub struct TrainSummary {
 
 /// A training run, set up and ready to [`run`](Trainer::run).
 pub struct Trainer {
-    pub(crate) objective: Objective,
-    pub(crate) config: TrainConfig,
-    pub(crate) policy: Policy,
+    objective: Objective,
+    config: TrainConfig,
+    policy: Policy,
     /// The frozen starting model of a full fine-tune with a KL penalty
     /// (LoRA and DoRA runs use the policy with its adapters switched off).
-    pub(crate) reference: Option<Transformer>,
-    pub(crate) adapter_config: AdapterConfig,
-    pub(crate) train: TaskSet,
+    reference: Option<Transformer>,
+    adapter_config: AdapterConfig,
+    train: TaskSet,
     val: Option<TaskSet>,
-    pub(crate) rewards: RewardSet,
-    pub(crate) optimizer: AdamW,
-    pub(crate) sampler: BatchSampler,
-    pub(crate) done: usize,
+    /// The rewards in force (the current phase's).
+    rewards: RewardSet,
+    learner: Learner,
+    sampler: BatchSampler,
+    /// Iterations done.
+    done: usize,
     /// The training phases, and the one in force.
-    pub(crate) phases: Option<PhasePlan>,
-    pub(crate) phase: Option<usize>,
+    phases: Option<PhasePlan>,
+    phase: Option<usize>,
     /// The ranks sharing each batch (one process: a group of one).
-    pub(crate) dp: DataParallel,
+    dp: DataParallel,
     resumed_from: Option<PathBuf>,
-    metrics_log: JsonlLog,
-    rollout_log: JsonlLog,
-    eval_log: JsonlLog,
+    logs: Logs,
     /// The tool servers of multi-turn rollouts (`max_turns` above 1).
-    pub(crate) tools: Option<ToolSet>,
+    tools: Option<ToolSet>,
     /// Their tools in the chat template's `tools` form.
-    pub(crate) tool_schemas: Vec<serde_json::Value>,
+    tool_schemas: Vec<serde_json::Value>,
+}
+
+/// The run's JSONL logs (on ranks other than 0, logs that write nothing).
+struct Logs {
+    metrics: JsonlLog,
+    rollouts: RolloutLog,
+    eval: JsonlLog,
+}
+
+/// Where a run starts: from scratch, or from a checkpoint.
+struct Start {
+    adapter_config: AdapterConfig,
+    learner: Learner,
+    sampler: BatchSampler,
+    done: usize,
 }
 
 /// What a run optimises.
@@ -99,28 +117,6 @@ pub enum Objective {
     /// Supervised fine-tuning: next-token loss on the reference answers
     /// (prompt tokens masked), the warm start before GRPO.
     Sft,
-}
-
-/// Streams of randomness, so that rollouts and dropout never share draws.
-#[derive(Clone, Copy)]
-pub(crate) enum Stream {
-    Rollout = 1,
-    Dropout = 2,
-    Eval = 3,
-    Recovery = 4,
-}
-
-/// The key of `stream` at `step` (the iteration for rollouts and recovery,
-/// the optimizer step for dropout): a pure function of the seed, so that
-/// nothing about the random state needs saving.
-pub(crate) fn key_for(seed: u64, stream: Stream, step: u64) -> Result<Array> {
-    let mut z = seed
-        ^ (stream as u64).wrapping_mul(0xA076_1D64_78BD_642F)
-        ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    // splitmix64 finaliser
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    Ok(random::key(z ^ (z >> 31))?)
 }
 
 impl Trainer {
@@ -150,6 +146,10 @@ impl Trainer {
     /// [`Trainer::new`] for one rank of a data-parallel run: every rank
     /// calls it with the same arguments. Only rank 0 creates, truncates or
     /// writes files; the others read the checkpoint to resume from.
+    ///
+    /// In three parts: the inputs are checked before any model or file
+    /// work, the run starts fresh or from its checkpoint, and the logs are
+    /// opened last.
     pub fn new_data_parallel(
         config: TrainConfig,
         mut policy: Policy,
@@ -159,33 +159,7 @@ impl Trainer {
         objective: Objective,
         dp: DataParallel,
     ) -> Result<Self> {
-        config.validate()?;
-        dp.check_batch_size(config.batch_size)?;
-        if config.dynamic_sampling > 0 && dp.shards() > 1 {
-            return Err(Error::InvalidConfig {
-                field: "dynamic_sampling",
-                message: format!(
-                    "dynamic sampling draws extra prompts where the groups are, which needs the batch in one shard; this run has {} (leave --dynamic-sampling out, or train with --rollout-shards 1 on one process)",
-                    dp.shards()
-                ),
-            });
-        }
-        // Before any model or file work: nothing to train on is an error of
-        // the input, said at once.
-        if train_examples.is_empty() {
-            return Err(Error::InvalidData {
-                what: "training data",
-                message: "no examples; give a JSONL file with at least one record (see `mlx-grpo data validate`)".into(),
-            });
-        }
-        let rewards = config.rewards()?;
-        let phases = config.phase_plan()?;
-        if phases.is_some() && objective == Objective::Sft {
-            return Err(Error::InvalidConfig {
-                field: "phases",
-                message: "phases switch GRPO rewards; supervised fine-tuning has none".into(),
-            });
-        }
+        let (rewards, phases) = check_inputs(&config, train_examples, objective, &dp)?;
         let root = config.adapter_path.clone();
         if dp.is_main() {
             std::fs::create_dir_all(&root).map_err(Error::io("creating", &root))?;
@@ -199,16 +173,6 @@ impl Trainer {
         } else {
             None
         };
-
-        let mut adapter_config = config.adapter_config();
-        adapter_config.extra.insert(
-            "model".into(),
-            serde_json::Value::String(policy.dir.display().to_string()),
-        );
-        adapter_config.extra.insert(
-            "mlx_grpo".into(),
-            serde_json::to_value(&config).expect("configs serialize"),
-        );
         // The KL reference of a full fine-tune is the starting weights: with
         // no adapters to switch off, the policy itself would be its own
         // reference and the KL term would always be 0. Arrays are replaced,
@@ -216,44 +180,10 @@ impl Trainer {
         // policy until the first step and then keeps the originals.
         let reference = (objective == Objective::Grpo
             && config.beta > 0.0
-            && adapter_config.fine_tune_type == FineTuneType::Full)
+            && config.adapter_config().fine_tune_type == FineTuneType::Full)
             .then(|| policy.model.clone());
-        let train_kinds: Vec<String> = train_examples
-            .iter()
-            .map(grpo_dataset::stats::kind_of)
-            .collect();
-        let (optimizer, sampler, done) = match &latest {
-            Some(dir) => {
-                policy.load_adapters(dir)?;
-                if let Some(saved) = &policy.adapters {
-                    adapter_config.fine_tune_type = saved.fine_tune_type;
-                    adapter_config.num_layers = saved.num_layers;
-                    adapter_config.lora_parameters = saved.lora_parameters.clone();
-                }
-                let state = TrainerState::read(dir)?;
-                check_same_layout(dir, &state, &dp)?;
-                let sampler = BatchSampler::restore(
-                    &state.data_cursor,
-                    &train_kinds,
-                    config.kind_mix.as_ref(),
-                    config.seed,
-                )
-                .map_err(|reason| Error::Checkpoint {
-                    path: dir.clone(),
-                    reason,
-                })?;
-                let optimizer = AdamW::load(&dir.join("optimizer.safetensors"), config.adamw())?;
-                (optimizer, sampler, state.step as usize)
-            }
-            None => {
-                policy.add_adapters(&adapter_config, config.seed)?;
-                (
-                    AdamW::new(config.adamw()),
-                    BatchSampler::new(&train_kinds, config.kind_mix.as_ref(), config.seed)?,
-                    0,
-                )
-            }
-        };
+        let start = start_or_resume(&config, &mut policy, train_examples, latest.as_deref(), &dp)?;
+
         // Started before the data is tokenized: prompts that do not list
         // their functions get the servers' schemas through the template.
         let tools = if objective == Objective::Grpo && config.multi_turn() {
@@ -278,48 +208,23 @@ impl Trainer {
         let val = val_examples
             .map(|v| TaskSet::prepare_with_tools(&policy, v, "validation data", schemas))
             .transpose()?;
-
-        let metrics_path = root.join("metrics.jsonl");
-        let rollouts_path = root.join("rollouts.jsonl");
-        let eval_path = root.join("eval.jsonl");
-        if !dp.is_main() {
-            // Rank 0 writes the logs.
-        } else if resume {
-            for p in [&metrics_path, &rollouts_path, &eval_path] {
-                truncate_after(p, done)?;
-            }
-        } else {
-            for p in [&metrics_path, &rollouts_path, &eval_path] {
-                if p.exists() {
-                    std::fs::remove_file(p).map_err(Error::io("removing", p))?;
-                }
-            }
-        }
         if objective == Objective::Sft || config.curriculum_enabled {
             train.add_targets(&policy, train_examples)?;
         }
-        let open = |p: &Path| {
-            if dp.is_main() {
-                JsonlLog::append(p)
-            } else {
-                Ok(JsonlLog::discard(p))
-            }
-        };
+        let logs = open_logs(&root, resume, start.done, &dp)?;
         Ok(Self {
             objective,
-            metrics_log: open(&metrics_path)?,
-            rollout_log: open(&rollouts_path)?,
-            eval_log: open(&eval_path)?,
+            logs,
             config,
             policy,
-            adapter_config,
+            adapter_config: start.adapter_config,
             reference,
             train,
             val,
             rewards,
-            optimizer,
-            sampler,
-            done,
+            learner: start.learner,
+            sampler: start.sampler,
+            done: start.done,
             phases,
             phase: None,
             dp,
@@ -369,7 +274,7 @@ impl Trainer {
             // not redo it; validation is greedy and draws from its own
             // stream, so it changes nothing in the training that follows.
             if let Some(report) = self.validate()? {
-                self.eval_log.write(&EvalLine::new(0, &report))?;
+                self.logs.eval.write(&EvalLine::new(0, &report))?;
                 observer.on_eval(0, &report);
             }
         }
@@ -419,7 +324,7 @@ impl Trainer {
                 Err(e) => return Err(e),
             };
             nan_streak = if metrics.skipped { nan_streak + 1 } else { 0 };
-            self.metrics_log.write(&metrics)?;
+            self.logs.metrics.write(&metrics)?;
             observer.on_step(&metrics);
             if self.objective == Objective::Grpo {
                 for warning in watchdog.observe(&metrics) {
@@ -439,7 +344,7 @@ impl Trainer {
                 || self.done == self.config.iters
             {
                 if let Some(report) = self.validate()? {
-                    self.eval_log.write(&EvalLine::new(self.done, &report))?;
+                    self.logs.eval.write(&EvalLine::new(self.done, &report))?;
                     observer.on_eval(self.done, &report);
                 }
             }
@@ -457,11 +362,61 @@ impl Trainer {
         })
     }
 
-    /// One iteration of the run's objective.
+    /// Iteration `self.done + 1` of the run's objective, on the trainer's
+    /// parts.
     fn iteration(&mut self) -> Result<StepMetrics> {
+        let iteration = self.done + 1;
+        let schedule = self.schedule_now();
+        let mut parts = Parts {
+            config: &self.config,
+            policy: &mut self.policy,
+            reference: self.reference.as_ref(),
+            train: &self.train,
+            rewards: &self.rewards,
+            learner: &mut self.learner,
+            sampler: &mut self.sampler,
+            dp: &self.dp,
+            tools: self
+                .tools
+                .as_ref()
+                .map(|t| (t, self.tool_schemas.as_slice())),
+            schedule,
+            phase: self.phase,
+            rollout_log: &mut self.logs.rollouts,
+        };
         match self.objective {
-            Objective::Grpo => self.grpo_iteration(),
-            Objective::Sft => self.sft_iteration(),
+            Objective::Grpo => grpo_step::iteration(&mut parts, iteration),
+            Objective::Sft => sft_step::iteration(&mut parts, iteration),
+        }
+    }
+
+    /// Enters the phase of `iteration`: its rewards replace the previous
+    /// ones. Returns the announcement when the phase changes, and at the
+    /// first iteration of a run (a resumed run names the phase it resumes
+    /// in).
+    fn enter_phase(&mut self, iteration: usize) -> Result<Option<String>> {
+        let Some(plan) = &self.phases else {
+            return Ok(None);
+        };
+        let index = plan.at(iteration);
+        if self.phase == Some(index) {
+            return Ok(None);
+        }
+        self.rewards = plan.rewards(index)?;
+        self.phase = Some(index);
+        Ok(Some(plan.describe(index)))
+    }
+
+    /// The learning-rate schedule in force: SFT's, or GRPO's with the
+    /// current phase's peak rate when it sets one.
+    fn schedule_now(&self) -> LrSchedule {
+        let c = &self.config;
+        match (self.objective, &self.phases, self.phase) {
+            (Objective::Sft, _, _) => c.sft_schedule(),
+            (Objective::Grpo, Some(plan), Some(index)) => {
+                plan.schedule(index, c.schedule(), c.min_learning_rate)
+            }
+            (Objective::Grpo, _, _) => c.schedule(),
         }
     }
 
@@ -479,7 +434,7 @@ impl Trainer {
                 batch_size: 32,
                 max_tokens: self.config.max_completion_length,
                 sampler: grpo_policy::sample::Sampler::greedy(),
-                seed: key_seed(self.config.seed, Stream::Eval),
+                seed: stream_seed(self.config.seed, Stream::Eval),
             },
             |_, _| {},
         )?;
@@ -487,7 +442,7 @@ impl Trainer {
     }
 
     /// Writes a checkpoint (adapters, optimizer, state) under
-    /// `adapter_path/checkpoints/step-N`, then the adapters at `adapter_path`
+    /// `adapter_path/checkpoints/iteration-N`, then the adapters at `adapter_path`
     /// itself, where `mlx_lm.load(..., adapter_path=...)` looks.
     ///
     /// On several ranks, every rank calls it: they compare fingerprints of
@@ -513,10 +468,10 @@ impl Trainer {
             );
         }
         if !self.dp.is_main() {
-            return Ok(checkpoints_dir(root).join(format!("step-{}", self.done)));
+            return Ok(checkpoints_dir(root).join(format!("iteration-{}", self.done)));
         }
         let state = TrainerState {
-            step: self.done as u64,
+            iteration: self.done as u64,
             seed: self.config.seed,
             data_cursor: self.sampler.state(),
             config: serde_json::to_value(&self.config).expect("configs serialize"),
@@ -529,43 +484,151 @@ impl Trainer {
             keep,
             |tmp: &Path| -> Result<()> {
                 adapters::save(tmp, &self.policy.model, &self.adapter_config)?;
-                self.optimizer.save(&tmp.join("optimizer.safetensors"))?;
+                self.learner.save(&tmp.join("optimizer.safetensors"))?;
                 state.write(tmp)
             },
         )?;
         adapters::save(root, &self.policy.model, &self.adapter_config)?;
         Ok(dir)
     }
+}
 
-    pub(crate) fn log_rollouts(
-        &mut self,
-        iteration: usize,
-        batch: &[usize],
-        rollout: &Rollout,
-    ) -> Result<()> {
-        for row in 0..rollout.rows() {
-            let prompt = batch[row / rollout.group_size];
-            let line = RolloutLine {
-                iteration,
-                prompt_index: prompt,
-                sample: row % rollout.group_size,
-                expected: &self.train.answers[prompt],
-                completion: &rollout.texts[row],
-                finish: rollout.finish[row],
-                rewards: self
-                    .rewards
-                    .names()
-                    .into_iter()
-                    .zip(&rollout.reward_columns)
-                    .map(|(n, col)| (n, col[row]))
-                    .collect(),
-                reward: rollout.rewards[row],
-                advantage: rollout.advantages[row],
-            };
-            self.rollout_log.write(&line)?;
-        }
-        Ok(())
+/// Checks the settings and the data before any model or file work, and
+/// resolves the rewards and the phases.
+fn check_inputs(
+    config: &TrainConfig,
+    train_examples: &[Example],
+    objective: Objective,
+    dp: &DataParallel,
+) -> Result<(RewardSet, Option<PhasePlan>)> {
+    config.validate()?;
+    dp.check_batch_size(config.batch_size)?;
+    if config.dynamic_sampling > 0 && dp.shards() > 1 {
+        return Err(Error::InvalidConfig {
+            field: "dynamic_sampling",
+            message: format!(
+                "dynamic sampling draws extra prompts where the groups are, which needs the batch in one shard; this run has {} (leave --dynamic-sampling out, or train with --rollout-shards 1 on one process)",
+                dp.shards()
+            ),
+        });
     }
+    if train_examples.is_empty() {
+        return Err(Error::InvalidData {
+            what: "training data",
+            message: "no examples; give a JSONL file with at least one record (see `mlx-grpo data validate`)".into(),
+        });
+    }
+    let rewards = config.rewards()?;
+    let phases = config.phase_plan()?;
+    if phases.is_some() && objective == Objective::Sft {
+        return Err(Error::InvalidConfig {
+            field: "phases",
+            message: "phases switch GRPO rewards; supervised fine-tuning has none".into(),
+        });
+    }
+    Ok((rewards, phases))
+}
+
+/// Adds fresh adapters to `policy`, or restores adapters, optimizer,
+/// iterations done and data position from the checkpoint `latest`.
+fn start_or_resume(
+    config: &TrainConfig,
+    policy: &mut Policy,
+    train_examples: &[Example],
+    latest: Option<&Path>,
+    dp: &DataParallel,
+) -> Result<Start> {
+    let mut adapter_config = config.adapter_config();
+    adapter_config.extra.insert(
+        "model".into(),
+        serde_json::Value::String(policy.dir.display().to_string()),
+    );
+    adapter_config.extra.insert(
+        "mlx_grpo".into(),
+        serde_json::to_value(config).expect("configs serialize"),
+    );
+    let train_kinds: Vec<String> = train_examples
+        .iter()
+        .map(grpo_dataset::stats::kind_of)
+        .collect();
+    let (optimizer, sampler, done) = match latest {
+        Some(dir) => {
+            policy.load_adapters(dir)?;
+            if let Some(saved) = &policy.adapters {
+                adapter_config.fine_tune_type = saved.fine_tune_type;
+                adapter_config.num_layers = saved.num_layers;
+                adapter_config.lora_parameters = saved.lora_parameters.clone();
+            }
+            let state = TrainerState::read(dir)?;
+            check_same_layout(dir, &state, dp)?;
+            let sampler = BatchSampler::restore(
+                &state.data_cursor,
+                &train_kinds,
+                config.kind_mix.as_ref(),
+                config.seed,
+            )
+            .map_err(|reason| Error::Checkpoint {
+                path: dir.to_path_buf(),
+                reason,
+            })?;
+            let optimizer = AdamW::load(&dir.join("optimizer.safetensors"), config.adamw())?;
+            (optimizer, sampler, state.iteration as usize)
+        }
+        None => {
+            policy.add_adapters(&adapter_config, config.seed)?;
+            (
+                AdamW::new(config.adamw()),
+                BatchSampler::new(&train_kinds, config.kind_mix.as_ref(), config.seed)?,
+                0,
+            )
+        }
+    };
+    let learner = Learner::new(
+        optimizer,
+        &policy.model,
+        &adapter_config,
+        config.max_grad_norm,
+    );
+    Ok(Start {
+        adapter_config,
+        learner,
+        sampler,
+        done,
+    })
+}
+
+/// Opens the logs under `root`: a fresh run starts them empty, a resumed
+/// one cuts them back to the `done` iterations its checkpoint holds. Only
+/// rank 0 touches the files.
+fn open_logs(root: &Path, resume: bool, done: usize, dp: &DataParallel) -> Result<Logs> {
+    let metrics = root.join("metrics.jsonl");
+    let rollouts = root.join("rollouts.jsonl");
+    let eval = root.join("eval.jsonl");
+    if !dp.is_main() {
+        // Rank 0 writes the logs.
+    } else if resume {
+        for p in [&metrics, &rollouts, &eval] {
+            truncate_after(p, done)?;
+        }
+    } else {
+        for p in [&metrics, &rollouts, &eval] {
+            if p.exists() {
+                std::fs::remove_file(p).map_err(Error::io("removing", p))?;
+            }
+        }
+    }
+    let open = |p: &Path| {
+        if dp.is_main() {
+            JsonlLog::append(p)
+        } else {
+            Ok(JsonlLog::discard(p))
+        }
+    };
+    Ok(Logs {
+        metrics: open(&metrics)?,
+        rollouts: RolloutLog(open(&rollouts)?),
+        eval: open(&eval)?,
+    })
 }
 
 /// Refuses to resume from a checkpoint of a run with another number of
@@ -611,41 +674,7 @@ fn check_same_layout(dir: &Path, state: &TrainerState, dp: &DataParallel) -> Res
     Ok(())
 }
 
-fn key_seed(seed: u64, stream: Stream) -> u64 {
-    seed.wrapping_add(stream as u64)
-}
-
 /// Where checkpoints go.
 pub fn checkpoints_dir(adapter_path: &Path) -> PathBuf {
     adapter_path.join("checkpoints")
-}
-
-/// What the updates of one iteration reported.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Learned {
-    pub(crate) loss: f32,
-    pub(crate) kl: Option<f32>,
-    pub(crate) clip_fraction: f32,
-    pub(crate) ratio_mean: f32,
-    pub(crate) entropy: Option<f32>,
-    pub(crate) grad_norm: f32,
-    pub(crate) lr: f32,
-    pub(crate) skipped: bool,
-    /// Seconds spent in the gradient all-sum (several ranks only).
-    pub(crate) allreduce_s: f32,
-    /// Seconds spent waiting for the slowest rank before it.
-    pub(crate) wait_s: f32,
-}
-
-#[derive(Serialize)]
-struct RolloutLine<'a> {
-    iteration: usize,
-    prompt_index: usize,
-    sample: usize,
-    expected: &'a str,
-    completion: &'a str,
-    finish: FinishReason,
-    rewards: std::collections::BTreeMap<&'a str, f32>,
-    reward: f32,
-    advantage: f32,
 }

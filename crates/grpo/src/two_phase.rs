@@ -23,7 +23,7 @@ use grpo_policy::generate::{FinishReason, Generation};
 use grpo_policy::mlx_rs::Array;
 
 use crate::error::{Error, Result};
-use crate::rollout::Sampled;
+use crate::sampled::Sampled;
 
 /// How samples are recovered.
 #[derive(Debug, Clone, Copy)]

@@ -7,25 +7,25 @@ use std::path::Path;
 use grpo::checkpoint::{self, TrainerState, LATEST_MARKER, TRAINER_STATE_FILE};
 use grpo::Error;
 
-fn state(step: u64) -> TrainerState {
+fn state(iteration: u64) -> TrainerState {
     TrainerState {
-        step,
+        iteration,
         seed: 7,
-        data_cursor: serde_json::json!({ "epoch": 1, "position": step * 4 }),
+        data_cursor: serde_json::json!({ "epoch": 1, "position": iteration * 4 }),
         config: serde_json::json!({ "learning_rate": 1e-5, "group_size": 8 }),
         extra: Default::default(),
     }
 }
 
-/// Saves `step` with a trainer state and a second file, like the trainer.
-fn save(root: &Path, step: u64, keep: Option<usize>) -> std::path::PathBuf {
+/// Saves `iteration` with a trainer state and a second file, like the trainer.
+fn save(root: &Path, iteration: u64, keep: Option<usize>) -> std::path::PathBuf {
     let keep = keep.map(|k| NonZeroUsize::new(k).expect("keep >= 1"));
-    checkpoint::save(root, step, keep, |dir| -> Result<(), Error> {
-        state(step).write(dir)?;
+    checkpoint::save(root, iteration, keep, |dir| -> Result<(), Error> {
+        state(iteration).write(dir)?;
         fs::create_dir(dir.join("adapters")).unwrap();
         fs::write(
             dir.join("adapters/adapters.safetensors"),
-            step.to_le_bytes(),
+            iteration.to_le_bytes(),
         )
         .unwrap();
         Ok(())
@@ -47,7 +47,7 @@ fn save_publishes_a_complete_directory_and_repoints_latest() {
     let root = tempfile::tempdir().unwrap();
     assert_eq!(checkpoint::latest(root.path()).unwrap(), None);
     let first = save(root.path(), 100, None);
-    assert_eq!(first, root.path().join("step-100"));
+    assert_eq!(first, root.path().join("iteration-100"));
     let second = save(root.path(), 200, None);
     assert_eq!(
         checkpoint::latest(root.path()).unwrap(),
@@ -55,14 +55,17 @@ fn save_publishes_a_complete_directory_and_repoints_latest() {
     );
     assert_eq!(
         fs::read_to_string(root.path().join(LATEST_MARKER)).unwrap(),
-        "step-200\n"
+        "iteration-200\n"
     );
     assert_eq!(TrainerState::read(&second).unwrap(), state(200));
     assert_eq!(
         fs::read(second.join("adapters/adapters.safetensors")).unwrap(),
         200u64.to_le_bytes()
     );
-    assert_eq!(names(root.path()), ["latest", "step-100", "step-200"]);
+    assert_eq!(
+        names(root.path()),
+        ["iteration-100", "iteration-200", "latest"]
+    );
 }
 
 #[test]
@@ -76,20 +79,26 @@ fn a_missing_root_has_no_checkpoints() {
 #[test]
 fn retention_keeps_the_newest_and_never_the_one_just_written() {
     let root = tempfile::tempdir().unwrap();
-    for step in 1..=5 {
-        save(root.path(), step * 10, Some(2));
+    for k in 1..=5 {
+        save(root.path(), k * 10, Some(2));
     }
-    assert_eq!(names(root.path()), ["latest", "step-40", "step-50"]);
+    assert_eq!(
+        names(root.path()),
+        ["iteration-40", "iteration-50", "latest"]
+    );
 
-    // A stale higher step from an abandoned run must not evict the new one.
+    // A stale higher iteration from an abandoned run must not evict the new one.
     save(root.path(), 20, Some(2));
-    assert_eq!(names(root.path()), ["latest", "step-20", "step-50"]);
+    assert_eq!(
+        names(root.path()),
+        ["iteration-20", "iteration-50", "latest"]
+    );
     assert_eq!(
         checkpoint::latest(root.path()).unwrap(),
-        Some(root.path().join("step-20"))
+        Some(root.path().join("iteration-20"))
     );
     save(root.path(), 30, Some(1));
-    assert_eq!(names(root.path()), ["latest", "step-30"]);
+    assert_eq!(names(root.path()), ["iteration-30", "latest"]);
 }
 
 #[test]
@@ -97,12 +106,12 @@ fn crash_while_writing_leaves_the_previous_checkpoint_as_latest() {
     let root = tempfile::tempdir().unwrap();
     let previous = save(root.path(), 100, Some(3));
 
-    // Killed in the middle of writing step 200: a partial temporary
+    // Killed in the middle of writing iteration 200: a partial temporary
     // directory, a truncated trainer state, and the marker's own temporary.
-    let partial = root.path().join("step-200.tmp");
+    let partial = root.path().join("iteration-200.tmp");
     fs::create_dir(&partial).unwrap();
     fs::write(partial.join(TRAINER_STATE_FILE), b"{\"step\": 2").unwrap();
-    fs::write(root.path().join("latest.tmp"), b"step-2").unwrap();
+    fs::write(root.path().join("latest.tmp"), b"iteration-2").unwrap();
 
     assert_eq!(
         checkpoint::latest(root.path()).unwrap(),
@@ -112,7 +121,7 @@ fn crash_while_writing_leaves_the_previous_checkpoint_as_latest() {
     let listed: Vec<u64> = checkpoint::list(root.path())
         .unwrap()
         .iter()
-        .map(|c| c.step)
+        .map(|c| c.iteration)
         .collect();
     assert_eq!(listed, [100]);
 
@@ -136,16 +145,16 @@ fn failed_write_removes_the_temporary_and_keeps_latest() {
     });
     let err = result.unwrap_err();
     assert!(
-        matches!(err, Error::CheckpointWrite { step: 2, .. }),
+        matches!(err, Error::CheckpointWrite { iteration: 2, .. }),
         "{err}"
     );
     let shown = err.to_string();
     assert!(
-        shown.contains("checkpoint step-2") && shown.contains("step-1 is intact"),
+        shown.contains("checkpoint iteration-2") && shown.contains("iteration-1 is intact"),
         "{shown}"
     );
     assert_eq!(checkpoint::latest(root.path()).unwrap(), Some(previous));
-    assert_eq!(names(root.path()), ["latest", "step-1"]);
+    assert_eq!(names(root.path()), ["iteration-1", "latest"]);
 }
 
 #[test]
@@ -165,11 +174,11 @@ fn a_full_disk_is_said_in_words_with_the_checkpoint_that_is_intact() {
     .to_string();
     assert!(
         err.starts_with(
-            "no space left on device while writing checkpoint step-4; step-3 is intact"
+            "no space left on device while writing checkpoint iteration-4; iteration-3 is intact"
         ),
         "{err}"
     );
-    assert_eq!(names(root.path()), ["latest", "step-3"]);
+    assert_eq!(names(root.path()), ["iteration-3", "latest"]);
 }
 
 #[test]
@@ -189,13 +198,13 @@ fn crash_between_rename_and_marker_falls_back_or_keeps_the_marker() {
     // No marker at all (killed between the directory rename and the marker
     // rename): the newest complete directory is the latest.
     fs::remove_file(root.path().join(LATEST_MARKER)).unwrap();
-    let third = root.path().join("step-3");
+    let third = root.path().join("iteration-3");
     fs::create_dir(&third).unwrap();
     assert_eq!(checkpoint::latest(root.path()).unwrap(), Some(third));
 }
 
 #[test]
-fn saving_the_same_step_twice_replaces_it() {
+fn saving_the_same_iteration_twice_replaces_it() {
     let root = tempfile::tempdir().unwrap();
     save(root.path(), 5, None);
     let again = checkpoint::save(root.path(), 5, None, |dir| -> Result<(), Error> {
@@ -210,7 +219,7 @@ fn saving_the_same_step_twice_replaces_it() {
         Some(&serde_json::Value::Bool(true))
     );
     assert!(!again.join("adapters").exists(), "the old content is gone");
-    assert_eq!(names(root.path()), ["latest", "step-5"]);
+    assert_eq!(names(root.path()), ["iteration-5", "latest"]);
 }
 
 #[test]
@@ -220,7 +229,7 @@ fn a_corrupt_marker_is_an_error_naming_it() {
     fs::write(root.path().join(LATEST_MARKER), "../../etc\n").unwrap();
     let err = checkpoint::latest(root.path()).unwrap_err();
     assert!(matches!(err, Error::Checkpoint { .. }), "{err}");
-    assert!(err.to_string().contains("step-100"), "{err}");
+    assert!(err.to_string().contains("iteration-100"), "{err}");
 }
 
 #[test]
@@ -232,7 +241,7 @@ fn trainer_state_keeps_unknown_fields() {
                    "config": {}, "optimizer": "adamw", "best_reward": 0.5}"#;
     fs::write(dir.path().join(TRAINER_STATE_FILE), json).unwrap();
     let read = TrainerState::read(dir.path()).unwrap();
-    assert_eq!(read.step, 3);
+    assert_eq!(read.iteration, 3, "an earlier version's `step`");
     assert_eq!(read.extra.len(), 3);
     read.write(dir.path()).unwrap();
     let again = TrainerState::read(dir.path()).unwrap();
@@ -269,10 +278,46 @@ fn a_writer_dying_midway_leaves_only_a_tmp_that_latest_ignores() {
         );
     });
     assert!(died.is_err());
-    assert_eq!(names(root.path()), ["latest", "step-10", "step-20.tmp"]);
+    assert_eq!(
+        names(root.path()),
+        ["iteration-10", "iteration-20.tmp", "latest"]
+    );
     assert_eq!(checkpoint::latest(root.path()).unwrap(), Some(previous));
     assert_eq!(
         TrainerState::read(&checkpoint::latest(root.path()).unwrap().unwrap()).unwrap(),
         state(10)
     );
+}
+
+#[test]
+fn checkpoints_of_earlier_versions_resume_and_give_way() {
+    // An earlier version named checkpoints `step-N` and its state's count
+    // `step`; both still mean N iterations.
+    let root = tempfile::tempdir().unwrap();
+    for n in [10, 20] {
+        let dir = root.path().join(format!("step-{n}"));
+        fs::create_dir(&dir).unwrap();
+        fs::write(
+            dir.join(TRAINER_STATE_FILE),
+            format!(r#"{{"step": {n}, "seed": 7, "data_cursor": null, "config": {{}}}}"#),
+        )
+        .unwrap();
+    }
+    fs::write(root.path().join(LATEST_MARKER), "step-20\n").unwrap();
+    let latest = checkpoint::latest(root.path()).unwrap().unwrap();
+    assert_eq!(latest, root.path().join("step-20"));
+    assert_eq!(TrainerState::read(&latest).unwrap().iteration, 20);
+
+    // The resumed run saves iteration 20 again (Ctrl-C at once), then 30:
+    // the new names replace the old ones, and retention counts both.
+    save(root.path(), 20, Some(2));
+    assert_eq!(names(root.path()), ["iteration-20", "latest", "step-10"]);
+    save(root.path(), 30, Some(2));
+    assert_eq!(
+        names(root.path()),
+        ["iteration-20", "iteration-30", "latest"]
+    );
+    let state =
+        fs::read_to_string(root.path().join("iteration-30").join(TRAINER_STATE_FILE)).unwrap();
+    assert!(state.contains("\"iteration\": 30"), "{state}");
 }

@@ -84,9 +84,11 @@ fn a_run_leaves_adapters_checkpoints_and_logs() {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
     assert!(dir
-        .join("checkpoints/step-2/optimizer.safetensors")
+        .join("checkpoints/iteration-2/optimizer.safetensors")
         .is_file());
-    assert!(dir.join("checkpoints/step-4/trainer_state.json").is_file());
+    assert!(dir
+        .join("checkpoints/iteration-4/trainer_state.json")
+        .is_file());
     // Validation before the first iteration (the baseline) and at the end,
     // overall and per kind.
     let evals = grpo::eval::EvalLine::read_log(&dir.join("eval.jsonl")).unwrap();
@@ -192,7 +194,7 @@ fn interrupted_and_resumed(
     assert_eq!(summary.outcome, Outcome::Interrupted);
     assert_eq!(summary.iterations_done, 3);
     assert!(
-        split.path().join("checkpoints/step-3").is_dir(),
+        split.path().join("checkpoints/iteration-3").is_dir(),
         "Ctrl-C saves a checkpoint"
     );
 

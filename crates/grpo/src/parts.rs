@@ -1,0 +1,64 @@
+//! The parts one iteration works on, lent by the trainer: the policy, the
+//! reference, the tasks, the rewards, the learner and the data position.
+//! [`crate::grpo_step::iteration`] and [`crate::sft_step::iteration`] are
+//! functions of these parts, and the trainer, which owns them, is the only
+//! place that holds the loop (as mlx-lm's `train()` takes its loss and its
+//! batches as arguments).
+
+use grpo_policy::models::transformer::Transformer;
+use grpo_policy::policy::Policy;
+use grpo_rewards::RewardSet;
+use grpo_tools::ToolSet;
+
+use crate::config::TrainConfig;
+use crate::data_parallel::DataParallel;
+use crate::learner::Learner;
+use crate::rollout_log::RolloutLog;
+use crate::sampling::BatchSampler;
+use crate::schedule::LrSchedule;
+use crate::tasks::TaskSet;
+
+/// What an iteration reads and updates.
+pub(crate) struct Parts<'a> {
+    pub(crate) config: &'a TrainConfig,
+    /// The model being trained.
+    pub(crate) policy: &'a mut Policy,
+    /// The frozen starting model of a full fine-tune with a KL penalty
+    /// (LoRA and DoRA runs use the policy with its adapters switched off).
+    pub(crate) reference: Option<&'a Transformer>,
+    /// The training prompts, references and (SFT, curriculum) targets.
+    pub(crate) train: &'a TaskSet,
+    /// The rewards in force (the current phase's).
+    pub(crate) rewards: &'a RewardSet,
+    pub(crate) learner: &'a mut Learner,
+    /// The data position, advanced by the prompts the iteration draws.
+    pub(crate) sampler: &'a mut BatchSampler,
+    pub(crate) dp: &'a DataParallel,
+    /// The tool servers of multi-turn rollouts, and their tools in the chat
+    /// template's `tools` form.
+    pub(crate) tools: Option<(&'a ToolSet, &'a [serde_json::Value])>,
+    /// The learning-rate schedule in force (the current phase's).
+    pub(crate) schedule: LrSchedule,
+    /// The current phase (from 0), for the metrics.
+    pub(crate) phase: Option<usize>,
+    pub(crate) rollout_log: &'a mut RolloutLog,
+}
+
+impl Parts<'_> {
+    /// The scaffold ratio at `iteration` and the scaffold of each prompt of
+    /// `batch` (none without a curriculum).
+    pub(crate) fn scaffolds(
+        &self,
+        batch: &[usize],
+        iteration: usize,
+    ) -> (Option<f32>, Vec<Vec<u32>>) {
+        let (Some(curriculum), Some(targets)) = (self.config.curriculum(), &self.train.targets)
+        else {
+            return (None, Vec::new());
+        };
+        (
+            Some(curriculum.ratio_at(iteration)),
+            curriculum.scaffolds(targets, batch, iteration),
+        )
+    }
+}
