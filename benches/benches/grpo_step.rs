@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use grpo::config::TrainConfig;
-use grpo::metrics::StepMetrics;
+use grpo::metrics::IterationMetrics;
 use grpo::observer::Observer;
 use grpo::trainer::{Objective, Trainer};
 use grpo_benches::{cpu_s, root, smollm2_workload};
@@ -28,13 +28,13 @@ use grpo_policy::policy::Policy;
 
 /// CPU seconds of each iteration, taken at each report.
 struct Timed {
-    steps: Vec<StepMetrics>,
+    steps: Vec<IterationMetrics>,
     cpu: Vec<f64>,
     last: f64,
 }
 
 impl Observer for Timed {
-    fn on_step(&mut self, m: &StepMetrics) {
+    fn on_iteration(&mut self, m: &IterationMetrics) {
         let now = cpu_s();
         self.cpu.push(now - self.last);
         self.last = now;
@@ -62,7 +62,7 @@ fn run(label: &str, model: &Path, config: TrainConfig) {
     // The first iteration pays for allocation and thread start-up.
     let steady = &seen.steps[1..];
     let n = steady.len() as f32;
-    let mean = |f: fn(&StepMetrics) -> f32| steady.iter().map(f).sum::<f32>() / n;
+    let mean = |f: fn(&IterationMetrics) -> f32| steady.iter().map(f).sum::<f32>() / n;
     let cpu = seen.cpu[1..].iter().sum::<f64>() / f64::from(n);
     let peak = steady
         .iter()
@@ -71,7 +71,7 @@ fn run(label: &str, model: &Path, config: TrainConfig) {
         .unwrap_or(0);
     println!(
         "{label}: batch {batch} × group {group} × ≤{tokens} tokens: {:.2} s/iteration ({cpu:.2} s CPU) | rollout {:.0} tok/s | training {:.0} tok/s | MLX peak {:.0} MB | mean completion {:.1} tokens ({} iterations after warm-up)",
-        mean(|m| m.step_s),
+        mean(|m| m.iteration_s),
         mean(|m| m.grpo.as_ref().map_or(0.0, |g| g.rollout_tokens_per_s)),
         mean(|m| m.train_tokens_per_s),
         peak as f64 / 1e6,

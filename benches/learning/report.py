@@ -27,7 +27,7 @@ def curve(run: Path, offset: float) -> list:
     seconds = {}
     total = 0.0
     for row in read_jsonl(run / "metrics.jsonl"):
-        total += row.get("step_s", 0.0)
+        total += row.get("iteration_s", row.get("step_s", 0.0))
         seconds[row["iteration"]] = total
     points = []
     for row in read_jsonl(run / "eval.jsonl"):

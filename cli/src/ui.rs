@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use grpo::eval::{EvalLine, EvalReport, KindRates};
-use grpo::metrics::StepMetrics;
+use grpo::metrics::IterationMetrics;
 use grpo::observer::{Observer, RunInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -100,14 +100,17 @@ impl Observer for Console {
         }
     }
 
-    fn on_step(&mut self, m: &StepMetrics) {
+    fn on_iteration(&mut self, m: &IterationMetrics) {
         if let Some(bar) = &self.bar {
             bar.set_position(m.iteration as u64);
             let reward = m
                 .grpo
                 .as_ref()
                 .map_or_else(String::new, |g| format!(" | reward {:.3}", g.mean_reward));
-            bar.set_message(format!("loss {:.3}{reward} | {:.1}s/it", m.loss, m.step_s));
+            bar.set_message(format!(
+                "loss {:.3}{reward} | {:.1}s/it",
+                m.loss, m.iteration_s
+            ));
         }
         if m.iteration.is_multiple_of(self.every)
             || m.iteration == m.iterations
@@ -212,8 +215,8 @@ impl Observer for Fanout<'_> {
     fn on_start(&mut self, info: &RunInfo) {
         self.0.iter_mut().for_each(|o| o.on_start(info));
     }
-    fn on_step(&mut self, m: &StepMetrics) {
-        self.0.iter_mut().for_each(|o| o.on_step(m));
+    fn on_iteration(&mut self, m: &IterationMetrics) {
+        self.0.iter_mut().for_each(|o| o.on_iteration(m));
     }
     fn on_eval(&mut self, iteration: usize, r: &EvalReport) {
         self.0.iter_mut().for_each(|o| o.on_eval(iteration, r));

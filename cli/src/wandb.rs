@@ -10,7 +10,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use anyhow::{bail, Context, Result};
 use grpo::config::TrainConfig;
 use grpo::eval::EvalReport;
-use grpo::metrics::StepMetrics;
+use grpo::metrics::IterationMetrics;
 use grpo::observer::Observer;
 use serde_json::json;
 
@@ -105,7 +105,7 @@ impl Wandb {
 }
 
 impl Observer for Wandb {
-    fn on_step(&mut self, m: &StepMetrics) {
+    fn on_iteration(&mut self, m: &IterationMetrics) {
         let mut record = serde_json::to_value(m).unwrap_or_default();
         if let Some(obj) = record.as_object_mut() {
             obj.remove("rewards");

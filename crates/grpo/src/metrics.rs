@@ -1,7 +1,7 @@
 //! What one iteration measured, the guide's report lines, and
 //! `metrics.jsonl`.
 //!
-//! The field names of [`StepMetrics`] are the keys of `metrics.jsonl`: a
+//! The field names of [`IterationMetrics`] are the keys of `metrics.jsonl`: a
 //! public interface, kept stable.
 
 use std::fmt::Write as _;
@@ -15,7 +15,7 @@ pub use crate::grpo_metrics::GrpoMetrics;
 
 /// One iteration's measurements.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StepMetrics {
+pub struct IterationMetrics {
     /// Iteration number, from 1.
     pub iteration: usize,
     /// Total iterations of the run.
@@ -36,8 +36,10 @@ pub struct StepMetrics {
     pub completion_length: f32,
     /// Trained tokens (prompt and completion) per second.
     pub train_tokens_per_s: f32,
-    /// Seconds for the whole iteration.
-    pub step_s: f32,
+    /// Seconds for the whole iteration (`step_s` in the logs of earlier
+    /// versions).
+    #[serde(alias = "step_s")]
+    pub iteration_s: f32,
     /// Peak memory in bytes so far, as MLX reports it.
     pub peak_memory_bytes: u64,
     /// Whether the update was skipped (non-finite loss or gradient).
@@ -133,7 +135,7 @@ impl StrategyMetrics {
     }
 }
 
-impl StepMetrics {
+impl IterationMetrics {
     /// The guide's report: `Iteration 100/1000 | Loss: 1.234 | Mean Reward:
     /// 0.342`, one indented line per reward function, then the other
     /// measurements.
@@ -142,7 +144,7 @@ impl StepMetrics {
             // Supervised fine-tuning: no rewards.
             return format!(
                 "Iteration {}/{} | Loss: {:.3} | grad norm: {:.3} | lr: {:.2e} | train {:.0} tok/s | {:.2}s/it",
-                self.iteration, self.iterations, self.loss, self.grad_norm, self.learning_rate, self.train_tokens_per_s, self.step_s
+                self.iteration, self.iterations, self.loss, self.grad_norm, self.learning_rate, self.train_tokens_per_s, self.iteration_s
             );
         };
         let mut s = format!(
@@ -179,7 +181,7 @@ impl StepMetrics {
             g.groups,
             g.rollout_tokens_per_s,
             self.train_tokens_per_s,
-            self.step_s,
+            self.iteration_s,
             self.peak_memory_bytes as f64 / 1e6,
         );
         if let Some(line) = self.strategy.report() {
@@ -276,19 +278,22 @@ pub(crate) mod tests {
         // Lines written before the metric existed still read.
         let mut old = serde_json::to_value(&m).unwrap();
         old.as_object_mut().unwrap().remove("entropy");
-        let read: StepMetrics = serde_json::from_value(old).unwrap();
+        let read: IterationMetrics = serde_json::from_value(old).unwrap();
         assert_eq!(read.grpo.unwrap().entropy, None);
     }
 
     /// `m` with its GRPO measurements changed by `f`.
-    pub(crate) fn with_grpo(mut m: StepMetrics, f: impl FnOnce(&mut GrpoMetrics)) -> StepMetrics {
+    pub(crate) fn with_grpo(
+        mut m: IterationMetrics,
+        f: impl FnOnce(&mut GrpoMetrics),
+    ) -> IterationMetrics {
         f(m.grpo.as_mut().expect("a GRPO sample"));
         m
     }
 
     #[test]
     fn sft_iterations_log_no_grpo_measurements() {
-        let sft = StepMetrics {
+        let sft = IterationMetrics {
             grpo: None,
             ..sample()
         };
@@ -310,20 +315,23 @@ pub(crate) mod tests {
             assert!(json.get(key).is_none(), "{key} in {json}");
         }
         assert_eq!(json["loss"], serde_json::json!(sft.loss));
-        assert_eq!(serde_json::from_value::<StepMetrics>(json).unwrap(), sft);
+        assert_eq!(
+            serde_json::from_value::<IterationMetrics>(json).unwrap(),
+            sft
+        );
         assert!(sft
             .report()
             .starts_with("Iteration 100/1000 | Loss: 1.234 | grad norm"));
         // A GRPO line reads back whole.
         let grpo = serde_json::to_value(sample()).unwrap();
         assert_eq!(
-            serde_json::from_value::<StepMetrics>(grpo).unwrap(),
+            serde_json::from_value::<IterationMetrics>(grpo).unwrap(),
             sample()
         );
     }
 
-    pub(crate) fn sample() -> StepMetrics {
-        StepMetrics {
+    pub(crate) fn sample() -> IterationMetrics {
+        IterationMetrics {
             iteration: 100,
             iterations: 1000,
             loss: 1.2344,
@@ -348,7 +356,7 @@ pub(crate) mod tests {
             learning_rate: 1e-5,
             completion_length: 12.5,
             train_tokens_per_s: 2000.0,
-            step_s: 1.5,
+            iteration_s: 1.5,
             peak_memory_bytes: 100_000_000,
             skipped: false,
             strategy: StrategyMetrics::default(),
@@ -383,7 +391,7 @@ pub(crate) mod tests {
             assert!(plain.get(key).is_none(), "{key}");
         }
         assert!(!sample().report().contains("phase"));
-        let m = StepMetrics {
+        let m = IterationMetrics {
             strategy: StrategyMetrics {
                 phase: Some(2),
                 scaffold_ratio: Some(0.5),
@@ -399,7 +407,7 @@ pub(crate) mod tests {
         assert_eq!(v["scaffold_ratio"], 0.5);
         assert_eq!(v["sampled_groups"], 12);
         assert_eq!(v["recovered"], 3);
-        assert_eq!(serde_json::from_value::<StepMetrics>(v).unwrap(), m);
+        assert_eq!(serde_json::from_value::<IterationMetrics>(v).unwrap(), m);
         assert!(m.report().ends_with(
             "  phase 2 | scaffold ratio 0.50 | recovered 3 | dynamic sampling: 12 groups sampled"
         ));
@@ -411,7 +419,7 @@ pub(crate) mod tests {
         let path = dir.path().join("metrics.jsonl");
         let mut log = JsonlLog::append(&path).unwrap();
         for i in 1..=5 {
-            log.write(&StepMetrics {
+            log.write(&IterationMetrics {
                 iteration: i,
                 ..sample()
             })
@@ -424,7 +432,7 @@ pub(crate) mod tests {
 
     #[test]
     fn tool_use_metrics_are_written_and_reported_when_multi_turn() {
-        let m = StepMetrics {
+        let m = IterationMetrics {
             strategy: StrategyMetrics {
                 turns: Some(1.5),
                 tool_calls: Some(12),
@@ -439,7 +447,7 @@ pub(crate) mod tests {
             (Some(1.5), Some(12))
         );
         assert_eq!(v["tool_errors"], 2);
-        let back: StepMetrics = serde_json::from_value(v).unwrap();
+        let back: IterationMetrics = serde_json::from_value(v).unwrap();
         assert_eq!(back, m);
         assert!(
             m.report().contains("1.50 turns | 12 tool calls, 2 failed"),

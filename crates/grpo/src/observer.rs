@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::eval::EvalReport;
-use crate::metrics::StepMetrics;
+use crate::metrics::IterationMetrics;
 
 /// Facts about a run, known once it is set up.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +32,7 @@ pub trait Observer {
     /// Before the first iteration.
     fn on_start(&mut self, _info: &RunInfo) {}
     /// After each iteration.
-    fn on_step(&mut self, _metrics: &StepMetrics) {}
+    fn on_iteration(&mut self, _metrics: &IterationMetrics) {}
     /// After each validation.
     fn on_eval(&mut self, _iteration: usize, _report: &EvalReport) {}
     /// After a checkpoint is written.

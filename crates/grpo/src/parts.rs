@@ -1,6 +1,6 @@
 //! The parts one iteration works on, lent by the trainer: the policy, the
 //! reference, the tasks, the rewards, the learner and the data position.
-//! [`crate::grpo_step::iteration`] and [`crate::sft_step::iteration`] are
+//! [`crate::grpo_iteration::iteration`] and [`crate::sft_iteration::iteration`] are
 //! functions of these parts, and the trainer, which owns them, is the only
 //! place that holds the loop (as mlx-lm's `train()` takes its loss and its
 //! batches as arguments).

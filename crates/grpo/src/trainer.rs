@@ -25,7 +25,7 @@ use crate::data_parallel::DataParallel;
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalLine, EvalOptions, EvalReport};
 use crate::learner::Learner;
-use crate::metrics::{truncate_after, JsonlLog, StepMetrics};
+use crate::metrics::{truncate_after, IterationMetrics, JsonlLog};
 use crate::observer::{Observer, RunInfo};
 use crate::optimizer::AdamW;
 use crate::parts::Parts;
@@ -36,7 +36,7 @@ use crate::schedule::LrSchedule;
 use crate::streams::{stream_seed, Stream};
 use crate::tasks::TaskSet;
 use crate::watchdog::Watchdog;
-use crate::{grpo_step, sft_step};
+use crate::{grpo_iteration, sft_iteration};
 
 /// Updates skipped in a row (non-finite loss or gradient) before the run
 /// stops.
@@ -59,7 +59,7 @@ pub struct TrainSummary {
     /// Iterations completed (including those of a resumed run).
     pub iterations_done: usize,
     /// The last iteration's measurements.
-    pub last: Option<StepMetrics>,
+    pub last: Option<IterationMetrics>,
     /// The checkpoint written last.
     pub last_checkpoint: Option<PathBuf>,
 }
@@ -325,7 +325,7 @@ impl Trainer {
             };
             nan_streak = if metrics.skipped { nan_streak + 1 } else { 0 };
             self.logs.metrics.write(&metrics)?;
-            observer.on_step(&metrics);
+            observer.on_iteration(&metrics);
             if self.objective == Objective::Grpo {
                 for warning in watchdog.observe(&metrics) {
                     observer.on_warning(warning);
@@ -364,7 +364,7 @@ impl Trainer {
 
     /// Iteration `self.done + 1` of the run's objective, on the trainer's
     /// parts.
-    fn iteration(&mut self) -> Result<StepMetrics> {
+    fn iteration(&mut self) -> Result<IterationMetrics> {
         let iteration = self.done + 1;
         let schedule = self.schedule_now();
         let mut parts = Parts {
@@ -385,8 +385,8 @@ impl Trainer {
             rollout_log: &mut self.logs.rollouts,
         };
         match self.objective {
-            Objective::Grpo => grpo_step::iteration(&mut parts, iteration),
-            Objective::Sft => sft_step::iteration(&mut parts, iteration),
+            Objective::Grpo => grpo_iteration::iteration(&mut parts, iteration),
+            Objective::Sft => sft_iteration::iteration(&mut parts, iteration),
         }
     }
 

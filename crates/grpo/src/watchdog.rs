@@ -2,7 +2,7 @@
 //! length limit, a reward that never moves, groups with no signal, outputs
 //! with no parseable call.
 
-use crate::metrics::StepMetrics;
+use crate::metrics::IterationMetrics;
 
 /// Iterations a condition must hold before it is reported.
 const PATIENCE: usize = 10;
@@ -25,7 +25,7 @@ impl Condition {
         Condition::NoCalls,
     ];
 
-    fn holds(self, m: &StepMetrics) -> bool {
+    fn holds(self, m: &IterationMetrics) -> bool {
         // Each condition is about rollouts, which SFT iterations do not have.
         let Some(g) = &m.grpo else {
             return false;
@@ -57,7 +57,7 @@ pub struct Watchdog {
 
 impl Watchdog {
     /// Feeds one iteration; returns the warnings due now.
-    pub fn observe(&mut self, m: &StepMetrics) -> Vec<&'static str> {
+    pub fn observe(&mut self, m: &IterationMetrics) -> Vec<&'static str> {
         let mut out = Vec::new();
         for (i, c) in Condition::ALL.into_iter().enumerate() {
             self.streaks[i] = if c.holds(m) { self.streaks[i] + 1 } else { 0 };
@@ -81,7 +81,7 @@ mod tests {
         let mut w = Watchdog::default();
         let mut warned = Vec::new();
         for i in 1..=30 {
-            let m = StepMetrics {
+            let m = IterationMetrics {
                 iteration: i,
                 ..with_grpo(sample(), |g| g.truncated_fraction = 0.9)
             };
@@ -97,7 +97,7 @@ mod tests {
         let mut w = Watchdog::default();
         for i in 1..=50 {
             assert!(w
-                .observe(&StepMetrics {
+                .observe(&IterationMetrics {
                     iteration: i,
                     ..sample()
                 })

@@ -9,7 +9,7 @@ use grpo::advantages::AdvantageConfig;
 use grpo::config::TrainConfig;
 use grpo::curriculum::Curriculum;
 use grpo::loss::{LossConfig, LossType};
-use grpo::metrics::StepMetrics;
+use grpo::metrics::IterationMetrics;
 use grpo::observer::Observer;
 use grpo::phases::Phase;
 use grpo::rollout::{self, PromptSet, Rollout, RolloutConfig};
@@ -315,14 +315,14 @@ fn base_config(dir: &Path) -> TrainConfig {
 
 /// Records what a run reports, and asks it to stop after `stop_after`.
 struct Recorder<'a> {
-    steps: Vec<StepMetrics>,
+    steps: Vec<IterationMetrics>,
     announcements: Vec<String>,
     stop: &'a AtomicBool,
     stop_after: Option<usize>,
 }
 
 impl Observer for Recorder<'_> {
-    fn on_step(&mut self, m: &StepMetrics) {
+    fn on_iteration(&mut self, m: &IterationMetrics) {
         self.steps.push(m.clone());
         if Some(m.iteration) == self.stop_after {
             self.stop.store(true, Ordering::SeqCst);

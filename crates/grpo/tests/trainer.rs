@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use grpo::metrics::StepMetrics;
+use grpo::metrics::IterationMetrics;
 use grpo::observer::Observer;
 use grpo::trainer::{Objective, Outcome, TrainSummary, Trainer};
 
@@ -13,11 +13,11 @@ use crate::common::{quick_config, tasks, tiny_model};
 struct StopAfter<'a> {
     at: usize,
     flag: &'a AtomicBool,
-    seen: Vec<StepMetrics>,
+    seen: Vec<IterationMetrics>,
 }
 
 impl Observer for StopAfter<'_> {
-    fn on_step(&mut self, m: &StepMetrics) {
+    fn on_iteration(&mut self, m: &IterationMetrics) {
         self.seen.push(m.clone());
         if m.iteration == self.at {
             self.flag.store(true, Ordering::SeqCst);
@@ -26,7 +26,7 @@ impl Observer for StopAfter<'_> {
 }
 
 /// Runs `t` to its last iteration; its summary and every step's metrics.
-fn run_to_end(t: &mut Trainer) -> (TrainSummary, Vec<StepMetrics>) {
+fn run_to_end(t: &mut Trainer) -> (TrainSummary, Vec<IterationMetrics>) {
     let flag = AtomicBool::new(false);
     let mut obs = StopAfter {
         at: usize::MAX,
@@ -42,7 +42,7 @@ fn losses(dir: &std::path::Path) -> Vec<(usize, f32, Option<f32>)> {
         .unwrap()
         .lines()
         .map(|l| {
-            let m: StepMetrics = serde_json::from_str(l).unwrap();
+            let m: IterationMetrics = serde_json::from_str(l).unwrap();
             (m.iteration, m.loss, m.grpo.map(|g| g.mean_reward))
         })
         .collect()

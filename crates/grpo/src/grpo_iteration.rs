@@ -23,7 +23,7 @@ use crate::advantages::{batch_scaled, group_relative, AdvantageConfig};
 use crate::error::Result;
 use crate::loss::{grpo_loss_with, LossInputs, LossOutput, LossType};
 use crate::loss_variant::LossVariant;
-use crate::metrics::{GrpoMetrics, ParallelMetrics, StepMetrics, StrategyMetrics};
+use crate::metrics::{GrpoMetrics, IterationMetrics, ParallelMetrics, StrategyMetrics};
 use crate::multi_turn::{self, MultiTurn};
 use crate::parts::Parts;
 use crate::rollout::{self, PromptSet, Rollout, RolloutConfig};
@@ -60,7 +60,7 @@ fn shard_seed(seed: u64, shard: usize, shards: usize) -> u64 {
 }
 
 /// GRPO iteration `iteration` (from 1): rollouts, advantages, updates.
-pub(crate) fn iteration(p: &mut Parts<'_>, iteration: usize) -> Result<StepMetrics> {
+pub(crate) fn iteration(p: &mut Parts<'_>, iteration: usize) -> Result<IterationMetrics> {
     let start = Instant::now();
     let global = p.sampler.next_batch(p.config.batch_size);
     let mut shards = Vec::new();
@@ -151,7 +151,7 @@ pub(crate) fn iteration(p: &mut Parts<'_>, iteration: usize) -> Result<StepMetri
         tool_calls: multi_turn.then(|| count(8)),
         tool_errors: multi_turn.then(|| count(9)),
     };
-    Ok(StepMetrics {
+    Ok(IterationMetrics {
         iteration,
         iterations: c.iters,
         loss: learned.loss,
@@ -188,7 +188,7 @@ pub(crate) fn iteration(p: &mut Parts<'_>, iteration: usize) -> Result<StepMetri
         completion_length: sampled_tokens as f32 / n,
         train_tokens_per_s: (c.num_iterations * (prompt_tokens + total_tokens)) as f32
             / train_s.max(1e-6),
-        step_s: start.elapsed().as_secs_f32(),
+        iteration_s: start.elapsed().as_secs_f32(),
         peak_memory_bytes,
         skipped: learned.skipped,
         strategy,

@@ -11,13 +11,13 @@ use grpo_policy::mlx_rs;
 use grpo_policy::mode::Mode;
 
 use crate::error::Result;
-use crate::metrics::{ParallelMetrics, StepMetrics};
+use crate::metrics::{IterationMetrics, ParallelMetrics};
 use crate::parts::Parts;
 use crate::streams::{key_for, Stream};
 
 /// SFT iteration `iteration` (from 1) on `batch_size` examples; on several
 /// ranks, each takes an equal share of them and the gradients are averaged.
-pub(crate) fn iteration(p: &mut Parts<'_>, iteration: usize) -> Result<StepMetrics> {
+pub(crate) fn iteration(p: &mut Parts<'_>, iteration: usize) -> Result<IterationMetrics> {
     let start = Instant::now();
     let global = p.sampler.next_batch(p.config.batch_size);
     let share = global.len() / p.dp.ranks();
@@ -58,7 +58,7 @@ pub(crate) fn iteration(p: &mut Parts<'_>, iteration: usize) -> Result<StepMetri
     let applied = p.learner.apply(&mut p.policy.model, &grads, &outputs, lr)?;
     let elapsed = start.elapsed().as_secs_f32();
     let prompt_tokens: usize = prompts.iter().map(Vec::len).sum();
-    Ok(StepMetrics {
+    Ok(IterationMetrics {
         iteration,
         iterations: p.config.iters,
         loss: outputs[0].item_exact::<f32>(),
@@ -67,7 +67,7 @@ pub(crate) fn iteration(p: &mut Parts<'_>, iteration: usize) -> Result<StepMetri
         learning_rate: lr,
         completion_length: tokens as f32 / answers.len().max(1) as f32,
         train_tokens_per_s: (prompt_tokens + tokens) as f32 / elapsed.max(1e-6),
-        step_s: elapsed,
+        iteration_s: elapsed,
         peak_memory_bytes: mlx_rs::memory::peak_memory()? as u64,
         skipped: applied.skipped,
         strategy: Default::default(),
