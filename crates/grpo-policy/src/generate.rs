@@ -174,12 +174,14 @@ pub fn generate_continuable(
 /// conversation adds, such as tool results and the next assistant header)
 /// and samples on, one sample per row (`opts.group_size` must be 1).
 ///
-/// Nothing the caches hold is computed again. Each row's new tokens run
-/// through the model alone, after its own cache; then the rows are
-/// right-aligned in one batch, each row's keys rotated to its new
-/// positions ([`Transformer::shifted_cache`]), so every row stays
-/// contiguous and the result is what one pass over the whole conversation
-/// would sample.
+/// Nothing the caches hold is computed again. The rows are right-aligned
+/// in one batch, each row's keys rotated to its new positions
+/// ([`Transformer::shifted_cache`]), and every row's new tokens go through
+/// the model in one batched pass, right after the row's own positions
+/// (shorter lists padded at their end, which causal attention hides). Each
+/// row is then cut back to its real positions and aligned again for
+/// decoding, so every row stays contiguous and the result is what one pass
+/// over the whole conversation would sample.
 pub fn continue_rows(
     model: &Transformer,
     rows: Vec<RowCache>,
@@ -210,36 +212,78 @@ pub fn continue_rows(
             "a continuation samples at least one token",
         ));
     }
-    let mut extended = Vec::with_capacity(rows.len());
-    let mut last = Vec::with_capacity(rows.len());
-    for (row, tokens) in rows.into_iter().zip(new_tokens) {
-        let mut cache = row.layers;
-        let stored = cache[0].len() - cache[0].start();
-        let input = Array::from_slice(tokens, &[1, tokens.len() as i32]);
-        // Causal after everything the row holds.
-        let mask = AttentionMask::padded_causal(&[0], stored, tokens.len() as i32);
-        let hidden = model.hidden(&input, &mut cache, &mask, mode)?;
-        last.push(hidden.index((.., -1, ..))); // [1, hidden]
-        extended.push(cache);
+    // Every row's stored positions right-aligned at one end, its keys
+    // rotated to match, so that one batched pass takes all new tokens.
+    let end = rows.iter().map(RowCache::len).max().unwrap_or(0);
+    let widest = new_tokens.iter().map(Vec::len).max().unwrap_or(0) as i32;
+    let (cache, pads) = right_aligned(
+        model,
+        rows.iter().map(|r| (&r.layers[..], end - r.len())),
+        end + widest,
+    )?;
+    drop(rows);
+    let mut cache = cache;
+    // Each row's new tokens start right after its stored ones; a shorter
+    // list is padded at its end, where causal attention keeps the padding
+    // out of the row's real positions.
+    let mut input = Vec::with_capacity(new_tokens.len() * widest as usize);
+    for tokens in new_tokens {
+        input.extend(tokens);
+        input.extend(std::iter::repeat_n(0, widest as usize - tokens.len()));
     }
+    let input = Array::from_slice(&input, &[new_tokens.len() as i32, widest]);
+    let mask = AttentionMask::padded_causal(&pads, end, widest);
+    let hidden = model.hidden(&input, &mut cache, &mask, mode)?; // [rows, widest, hidden]
+    let last: Vec<Array> = new_tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            hidden
+                .index((i as i32, t.len() as i32 - 1, ..))
+                .expand_dims(0)
+        })
+        .collect::<std::result::Result<_, _>>()?;
     let logits = model.logits(&ops::concatenate(&last, 0)?)?; // [rows, vocab]
-    let end = extended.iter().map(|c| c[0].len()).max().unwrap_or(0);
-    let capacity = end + opts.max_tokens as i32 - 1;
-    let mut pads = Vec::with_capacity(extended.len());
-    let mut shifted = Vec::with_capacity(extended.len());
-    for cache in &extended {
-        let moved = model.shifted_cache(cache, end - cache[0].len())?;
+                                                              // Each row cut back to its real positions and right-aligned again at
+                                                              // the widest row's end, for decoding.
+    let kept = new_tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| RowCache::cut(&cache, i as i32, pads[i], end + t.len() as i32))
+        .collect::<Result<Vec<_>>>()?;
+    drop(cache);
+    let end = end + widest;
+    let (cache, pads) = right_aligned(
+        model,
+        kept.iter().map(|r| (&r.layers[..], end - r.len())),
+        end + opts.max_tokens as i32 - 1,
+    )?;
+    decode(model, cache, pads, &logits, opts, key, mode, true)
+}
+
+/// One batch cache from rows' caches (one [`KvCache`] per layer each), row
+/// `i` moved `by_i` positions later (its keys rotated to match), so that
+/// every row ends at the same position; room for `capacity` positions.
+/// Returns the cache and each row's pad positions.
+fn right_aligned<'a>(
+    model: &Transformer,
+    rows: impl Iterator<Item = (&'a [KvCache], i32)>,
+    capacity: i32,
+) -> Result<(Vec<KvCache>, Vec<i32>)> {
+    let mut pads = Vec::new();
+    let mut shifted = Vec::new();
+    for (cache, by) in rows {
+        let moved = model.shifted_cache(cache, by)?;
         pads.push(moved[0].start());
         shifted.push(moved);
     }
-    let layers = model.layers.len();
-    let cache = (0..layers)
+    let cache = (0..model.layers.len())
         .map(|layer| {
             let parts: Vec<KvCache> = shifted.iter().map(|c| c[layer].clone()).collect();
             KvCache::left_padded(&parts, 1, capacity)
         })
         .collect::<Result<Vec<_>>>()?;
-    decode(model, cache, pads, &logits, opts, key, mode, true)
+    Ok((cache, pads))
 }
 
 /// The decoding loop (see the module docs) over a batch `cache` whose row
