@@ -246,16 +246,24 @@ pub fn continue_rows(
     let logits = model.logits(&ops::concatenate(&last, 0)?)?; // [rows, vocab]
                                                               // Each row cut back to its real positions and right-aligned again at
                                                               // the widest row's end, for decoding.
+                                                              // Lazily: the copies are computed with the decoding batch they join.
     let kept = new_tokens
         .iter()
         .enumerate()
-        .map(|(i, t)| RowCache::cut(&cache, i as i32, pads[i], end + t.len() as i32))
+        .map(|(i, t)| {
+            let to = end + t.len() as i32;
+            cache
+                .iter()
+                .map(|c| c.row_span(i as i32, pads[i], to))
+                .collect::<Result<Vec<_>>>()
+        })
         .collect::<Result<Vec<_>>>()?;
     drop(cache);
     let end = end + widest;
     let (cache, pads) = right_aligned(
         model,
-        kept.iter().map(|r| (&r.layers[..], end - r.len())),
+        kept.iter()
+            .map(|layers| (&layers[..], end - layers[0].len())),
         end + opts.max_tokens as i32 - 1,
     )?;
     decode(model, cache, pads, &logits, opts, key, mode, true)

@@ -663,6 +663,42 @@ impl RewardSet {
         })
     }
 
+    /// Scores built-in `reward` again on other texts of the same
+    /// completions (`texts[c]` for completion `c`, such as the last message
+    /// of a multi-turn conversation whose calls the other rewards scored),
+    /// replacing its column of `scores` and the totals. Nothing changes when
+    /// the set does not use `reward`.
+    ///
+    /// ```
+    /// use grpo_rewards::{Reference, Reward, RewardSet};
+    ///
+    /// let set = RewardSet::new(&["tool_call_exact", "tool_call_format"], Some(&[1.0, 0.5]))?;
+    /// let r = Reference::from_answer("f(x=1)")?;
+    /// let mut scores = set.score_batch(&["f(x=1)"], &[&r])?;
+    /// assert_eq!(scores.total, [1.5]);
+    /// set.rescore(&mut scores, Reward::Format, &["Sure!\nf(x=1)"], &[&r]);
+    /// assert_eq!(scores.per_reward[1], [0.0]);
+    /// assert_eq!(scores.total, [1.0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rescore<S: AsRef<str>>(
+        &self,
+        scores: &mut BatchScores,
+        reward: Reward,
+        texts: &[S],
+        references: &[&Reference],
+    ) {
+        let Some(k) = self.rewards.iter().position(|r| *r == reward) else {
+            return;
+        };
+        for (row, (text, reference)) in texts.iter().zip(references).enumerate() {
+            let eval = Evaluation::new(text.as_ref(), reference, &self.options);
+            let new = reward.score(&eval);
+            let old = std::mem::replace(&mut scores.per_reward[k][row], new);
+            scores.total[row] += (new - old) * self.weights[k];
+        }
+    }
+
     /// One batch reward's scores, checked: one per completion, finite.
     fn batch_column(
         &self,

@@ -90,7 +90,7 @@ pub(crate) fn iteration(p: &mut Parts<'_>, iteration: usize) -> Result<Iteration
         }
         shards.push(shard);
     }
-    let (scaffold_ratio, _) = p.scaffolds(&global, iteration);
+    let scaffold_ratio = p.config.curriculum().map(|c| c.ratio_at(iteration));
 
     let train_start = Instant::now();
     let learned = learn(p, &shards, iteration)?;
@@ -273,7 +273,7 @@ fn rollout_shard(
     let step = iteration as u64 + (round << 32);
     let prompts: Vec<Vec<u32>> = batch.iter().map(|&i| p.train.prompts[i].clone()).collect();
     let references: Vec<&Reference> = batch.iter().map(|&i| &p.train.references[i]).collect();
-    let (_, scaffolds) = p.scaffolds(batch, iteration);
+    let scaffolds = p.scaffolds(batch, iteration);
     let thinking = c.thinking();
     let recovery_key = key_for(seed, Stream::Recovery, step)?;
     let recovery = c.recovery_limit().map(|limit| Recovery {

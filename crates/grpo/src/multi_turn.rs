@@ -36,7 +36,7 @@ use grpo_policy::policy::Policy;
 use grpo_policy::row_cache::RowCache;
 use grpo_policy::sample::Sampler;
 use grpo_policy::ChatOptions;
-use grpo_rewards::{extract_function_calls, Evaluation, Reference, Reward, ToolCall};
+use grpo_rewards::{extract_function_calls, Reference, Reward, ToolCall};
 use grpo_tools::{ToolOutput, ToolSet};
 use serde_json::{json, Value};
 
@@ -333,26 +333,19 @@ fn score(
     let mut scores = config
         .rewards
         .score_batch_with_ids(&first, &ids, &references)?;
-    let names = config.rewards.names();
-    if let Some(k) = names.iter().position(|n| *n == Reward::FinalAnswer.name()) {
-        for (row, t) in trajectories.iter().enumerate() {
-            // The reward's own rule, on the last message instead of the first.
-            let last = config
+    // The final answer is the conversation's last message, not its first.
+    let last: Vec<_> = trajectories
+        .iter()
+        .enumerate()
+        .map(|(row, t)| {
+            config
                 .thinking
-                .scored_text(t.last_message(), opened[row / group]);
-            let eval = Evaluation::new(&last, references[row], &Default::default());
-            scores.per_reward[k][row] = Reward::FinalAnswer.score(&eval);
-        }
-        let weights = config.rewards.weights();
-        for (row, total) in scores.total.iter_mut().enumerate() {
-            *total = scores
-                .per_reward
-                .iter()
-                .zip(weights)
-                .map(|(column, w)| column[row] * w)
-                .sum();
-        }
-    }
+                .scored_text(t.last_message(), opened[row / group])
+        })
+        .collect();
+    config
+        .rewards
+        .rescore(&mut scores, Reward::FinalAnswer, &last, &references);
     let reasoned: Vec<bool> = trajectories
         .iter()
         .enumerate()

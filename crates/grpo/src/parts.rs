@@ -45,20 +45,12 @@ pub(crate) struct Parts<'a> {
 }
 
 impl Parts<'_> {
-    /// The scaffold ratio at `iteration` and the scaffold of each prompt of
-    /// `batch` (none without a curriculum).
-    pub(crate) fn scaffolds(
-        &self,
-        batch: &[usize],
-        iteration: usize,
-    ) -> (Option<f32>, Vec<Vec<u32>>) {
-        let (Some(curriculum), Some(targets)) = (self.config.curriculum(), &self.train.targets)
-        else {
-            return (None, Vec::new());
-        };
-        (
-            Some(curriculum.ratio_at(iteration)),
-            curriculum.scaffolds(targets, batch, iteration),
-        )
+    /// The scaffold of each prompt of `batch` at `iteration` (none
+    /// without a curriculum).
+    pub(crate) fn scaffolds(&self, batch: &[usize], iteration: usize) -> Vec<Vec<u32>> {
+        match (self.config.curriculum(), &self.train.targets) {
+            (Some(curriculum), Some(targets)) => curriculum.scaffolds(targets, batch, iteration),
+            _ => Vec::new(),
+        }
     }
 }
