@@ -131,8 +131,19 @@ impl Observer for Console {
             .into_iter()
             .map(|k| format!("{k} {:.1}%", 100.0 * r.by_kind[k].exact_rate()))
             .collect();
+        let turns = r.multi_turn.as_ref().map_or_else(String::new, |t| {
+            let answers = t.final_answer_accuracy().map_or_else(String::new, |a| {
+                format!("final answer {:.1}% | ", 100.0 * a)
+            });
+            format!(
+                "\n  {answers}{:.2} turns | {} tool calls, {} failed",
+                t.mean_turns(),
+                t.tool_calls,
+                t.tool_errors
+            )
+        });
         self.say(&format!(
-            "Validation {when}: exact match {:.1}% | function {:.1}% | params {:.1}% | parseable {:.1}% | format {:.1}% ({} examples, {:.1}s)\n  exact match by kind: {}",
+            "Validation {when}: exact match {:.1}% | function {:.1}% | params {:.1}% | parseable {:.1}% | format {:.1}% ({} examples, {:.1}s)\n  exact match by kind: {}{turns}",
             100.0 * r.all.exact_rate(),
             100.0 * r.all.function_rate(),
             100.0 * r.all.params_rate(),
@@ -203,6 +214,13 @@ pub fn before_after(first: &EvalLine, last: &EvalLine) -> String {
             cell(b.params, a.map(|a| a.params)),
             cell(b.parse_rate, a.map(|a| a.parse_rate)),
             cell(b.format, a.map(|a| a.format)),
+        ));
+    }
+    if let (Some(b), Some(a)) = (first.final_answer, last.final_answer) {
+        out.push_str(&format!(
+            "  final answer (multi-turn): {:.1} \u{2192} {:.1}\n",
+            100.0 * b,
+            100.0 * a
         ));
     }
     out.trim_end().to_string()

@@ -356,7 +356,11 @@ fn a_two_turn_training_run_writes_the_tool_metrics() {
         .arg(&data)
         .arg("--adapter-path")
         .arg(&adapters)
+        .arg("--val-data")
+        .arg(data.with_file_name("valid.jsonl"))
         .args([
+            "--val-examples",
+            "8",
             "--max-turns",
             "2",
             "--iters",
@@ -400,6 +404,79 @@ fn a_two_turn_training_run_writes_the_tool_metrics() {
     assert!(
         text.contains("turns"),
         "the report line says the turns: {text}"
+    );
+    // Validation runs the same loop: before training and at the end, with
+    // the final answers of the validation tasks that have one.
+    let validations = grpo::eval::EvalLine::read_log(&adapters.join("eval.jsonl")).unwrap();
+    assert_eq!(
+        validations.iter().map(|v| v.iteration).collect::<Vec<_>>(),
+        [0, 2]
+    );
+    let valid = grpo_dataset::load(&data.with_file_name("valid.jsonl"), &Default::default())
+        .unwrap()
+        .examples;
+    assert!(valid.iter().any(|e| e.final_answer.is_some()));
+    for v in &validations {
+        assert!(
+            (1.0..=2.0).contains(&v.turns.expect("turns in eval.jsonl")),
+            "{v:?}"
+        );
+        assert!((0.0..=1.0).contains(&v.final_answer.expect("final answers in eval.jsonl")));
+    }
+    assert!(text.contains("final answer (multi-turn)"), "{text}");
+}
+
+#[test]
+fn answer_turns_teach_the_answer_with_sft() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["data", "synth", "--final-answers", "--answer-turns"])
+        .args([
+            "--n",
+            "80",
+            "--seed",
+            "1",
+            "--mix",
+            "single=1",
+            "--compact",
+            "--out",
+        ])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let load = |name: &str| {
+        grpo_dataset::load(&dir.path().join("data").join(name), &Default::default())
+            .unwrap()
+            .examples
+    };
+    let (train, valid) = (load("train.jsonl"), load("valid.jsonl"));
+    let turns: Vec<&Example> = train.iter().filter(|e| e.is_answer_turn()).collect();
+    let tasks = train.iter().filter(|e| e.final_answer.is_some()).count() - turns.len();
+    assert_eq!(
+        turns.len(),
+        tasks,
+        "one answering turn per task with a final answer"
+    );
+    assert!(!turns.is_empty() && !valid.iter().any(Example::is_answer_turn));
+    let out = Command::new(BIN)
+        .args(["sft", "--model"])
+        .arg(root().join("fixtures/tiny-tool-caller"))
+        .arg("--data")
+        .arg(dir.path().join("data/train.jsonl"))
+        .arg("--adapter-path")
+        .arg(dir.path().join("sft"))
+        .args(["--train-type", "full", "--iters", "2", "--batch-size", "4"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use grpo_dataset::convert::{convert_file, ConvertOptions};
 use grpo_dataset::prompt::JsonStyle;
-use grpo_dataset::synth::{generate, KindMix, SynthConfig};
-use grpo_dataset::{load, stats, write_jsonl, write_splits, Error, LoadOptions};
+use grpo_dataset::synth::{answer_turn, generate, KindMix, SynthConfig};
+use grpo_dataset::{load, split, stats, write_jsonl, write_parts, Error, LoadOptions};
 
 use crate::args::{
     DataArgs, DataCommand, DataConvertArgs as ConvertArgs, FromFormat, StatsArgs, SynthArgs,
@@ -107,7 +107,18 @@ fn synth(a: SynthArgs) -> Result<ExitCode> {
         final_answers: a.final_answers,
     };
     let examples = generate(&config)?;
-    let counts = write_splits(&a.out, examples, a.valid_fraction, a.test_fraction, a.seed)?;
+    let mut parts = split(examples, a.valid_fraction, a.test_fraction, a.seed)?;
+    if a.answer_turns {
+        parts.train = parts
+            .train
+            .into_iter()
+            .flat_map(|task| {
+                let turn = answer_turn(&task);
+                std::iter::once(task).chain(turn)
+            })
+            .collect();
+    }
+    let counts = write_parts(&a.out, &parts)?;
     print_out(&format!(
         "wrote {} train, {} valid, {} test records to {}\n",
         counts.train,

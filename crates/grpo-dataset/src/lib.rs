@@ -18,7 +18,9 @@
 //! function list as JSON objects, when it is not only in the prompt),
 //! `possible_answers` (allowed values per parameter, in the Berkeley
 //! Function Calling Leaderboard form `[{"fn": {"param": [v1, v2]}}]`),
-//! `messages` (the conversation of a multi-turn task, OpenAI chat shape) and
+//! `messages` (the conversation of a multi-turn task, OpenAI chat shape;
+//! when it ends with a `tool` message the record is an answering turn and
+//! its `answer` is the reply in words, see [`Example::is_answer_turn`]) and
 //! `final_answer` (what the model should answer last, after reading its
 //! tools' results: a string matched after normalising case, punctuation and
 //! spaces; a number matched numerically; or `{"value": "22.63", "match":
@@ -107,7 +109,7 @@ pub use load::{load, Brief, LoadOptions, LoadReport, Loaded};
 pub use record::{Example, Message, TOOL_CALL_TYPE};
 pub use split::{shuffled_indices, split, EpochCursor, Splits};
 pub use validate::validate;
-pub use writer::{split_file, write_jsonl, write_splits, SplitCounts};
+pub use writer::{split_file, write_jsonl, write_parts, write_splits, SplitCounts};
 
 /// The JSON type of a value, for messages.
 pub(crate) fn json_type_name(value: &serde_json::Value) -> &'static str {

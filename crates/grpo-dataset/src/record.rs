@@ -88,7 +88,13 @@ impl Example {
     ///
     /// When the answer, the possible answers or the schemas cannot be read.
     pub fn reference(&self) -> Result<grpo_rewards::Reference, grpo_rewards::Error> {
-        let mut r = grpo_rewards::Reference::from_answer(&self.answer)?;
+        // An answering turn expects no call: its reply is words.
+        let calls = if self.is_answer_turn() {
+            ""
+        } else {
+            &self.answer
+        };
+        let mut r = grpo_rewards::Reference::from_answer(calls)?;
         if let Some(possible) = &self.possible_answers {
             r = r.with_possible_answers(possible)?;
         }
@@ -114,6 +120,17 @@ impl Example {
     /// Whether this is an irrelevance task: no listed function applies.
     pub fn is_irrelevance(&self) -> bool {
         self.answer.trim().is_empty()
+    }
+
+    /// Whether this record is the turn that answers from tool results:
+    /// its `messages` end with a `tool` message, so its `answer` is the
+    /// assistant's reply in words, not calls (what
+    /// [`synth::answer_turn`](crate::synth::answer_turn) writes).
+    pub fn is_answer_turn(&self) -> bool {
+        self.messages
+            .as_ref()
+            .and_then(|m| m.last())
+            .is_some_and(|m| m.role == "tool")
     }
 
     /// The source's id of the record (the optional `id` field, kept in

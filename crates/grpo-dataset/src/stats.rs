@@ -93,7 +93,9 @@ pub fn kind_of(ex: &Example) -> String {
         .tools
         .as_ref()
         .map_or(ex.possible_boxed_answers.len(), Vec::len);
-    if ex.is_irrelevance() {
+    if ex.is_answer_turn() {
+        "answer"
+    } else if ex.is_irrelevance() {
         "irrelevance"
     } else if calls > 1 {
         "parallel"

@@ -12,7 +12,8 @@ use crate::record::Example;
 ///
 /// In order: `prompt` is not blank; `confidence` is in `[0, 1]`; `tools`
 /// entries have names; `messages` entries have roles; `possible_answers`
-/// has the documented shape; a non-empty `answer` parses as function calls;
+/// has the documented shape; a non-empty `answer` parses as function calls
+/// (unless the record is an answering turn, whose answer is words);
 /// `ground_truth` is one of the called functions; every called function is
 /// in `possible_boxed_answers` (when given) and in `tools` (when known).
 pub fn validate(ex: &Example) -> Result<(), Defect> {
@@ -60,7 +61,7 @@ pub fn validate(ex: &Example) -> Result<(), Defect> {
     if let Some(pa) = &ex.possible_answers {
         check_possible_answers(pa)?;
     }
-    let called = if ex.is_irrelevance() {
+    let called = if ex.is_irrelevance() || ex.is_answer_turn() {
         Vec::new()
     } else {
         called_functions(&ex.answer).map_err(|why| {

@@ -9,7 +9,7 @@ use flate2::Compression;
 
 use crate::error::{Error, Result};
 use crate::record::Example;
-use crate::split::split;
+use crate::split::{split, Splits};
 
 /// Writes `examples`, one JSON object per line, and returns how many.
 ///
@@ -76,7 +76,17 @@ pub fn write_splits(
     test: f64,
     seed: u64,
 ) -> Result<SplitCounts> {
-    let parts = split(examples, valid, test, seed)?;
+    write_parts(dir, &split(examples, valid, test, seed)?)
+}
+
+/// Writes `parts` as `train.jsonl`, `valid.jsonl` and `test.jsonl` into
+/// `dir`, creating it if needed: [`write_splits`] for splits made (or
+/// extended) by the caller.
+///
+/// # Errors
+///
+/// [`Error::Write`] when the directory or a file cannot be written.
+pub fn write_parts(dir: &Path, parts: &Splits) -> Result<SplitCounts> {
     fs::create_dir_all(dir).map_err(|source| Error::Write {
         path: dir.to_owned(),
         source,

@@ -315,6 +315,14 @@ pub struct EvalLine {
     /// `parallel`, `irrelevance`, …).
     #[serde(default)]
     pub by_kind: std::collections::BTreeMap<String, KindRates>,
+    /// Multi-turn validations: the share of examples with a
+    /// `final_answer` whose last message gives it (absent when none has
+    /// one, and in single-turn runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_answer: Option<f64>,
+    /// Multi-turn validations: the model's mean turns per example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<f64>,
 }
 
 /// The rates of one kind of example in an [`EvalLine`].
@@ -365,6 +373,11 @@ impl EvalLine {
                 .iter()
                 .map(|(k, t)| (k.clone(), KindRates::of(t)))
                 .collect(),
+            final_answer: r
+                .multi_turn
+                .as_ref()
+                .and_then(TurnTally::final_answer_accuracy),
+            turns: r.multi_turn.as_ref().map(TurnTally::mean_turns),
         }
     }
 

@@ -23,9 +23,10 @@ use crate::checkpoint::{self, TrainerState};
 use crate::config::TrainConfig;
 use crate::data_parallel::DataParallel;
 use crate::error::{Error, Result};
-use crate::eval::{evaluate, EvalLine, EvalOptions, EvalReport};
+use crate::eval::{evaluate, evaluate_multi_turn, EvalLine, EvalOptions, EvalReport};
 use crate::learner::Learner;
 use crate::metrics::{truncate_after, IterationMetrics, JsonlLog};
+use crate::multi_turn::MultiTurn;
 use crate::observer::{Observer, RunInfo};
 use crate::optimizer::AdamW;
 use crate::parts::Parts;
@@ -427,17 +428,29 @@ impl Trainer {
             return Ok(None);
         };
         let examples = val.eval_examples(self.config.val_examples);
-        let report = evaluate(
-            &self.policy,
-            &examples,
-            &EvalOptions {
-                batch_size: 32,
-                max_tokens: self.config.max_completion_length,
-                sampler: grpo_policy::sample::Sampler::greedy(),
-                seed: stream_seed(self.config.seed, Stream::Eval),
-            },
-            |_, _| {},
-        )?;
+        let opts = EvalOptions {
+            batch_size: 32,
+            max_tokens: self.config.max_completion_length,
+            sampler: grpo_policy::sample::Sampler::greedy(),
+            seed: stream_seed(self.config.seed, Stream::Eval),
+        };
+        // A multi-turn run is validated as it is trained: the calls run
+        // and the model answers from their results.
+        let report = match &self.tools {
+            Some(tools) => evaluate_multi_turn(
+                &self.policy,
+                &examples,
+                &opts,
+                &grpo_rewards::CompareOptions::default(),
+                &MultiTurn {
+                    tools,
+                    max_turns: self.config.max_turns,
+                    schemas: Some(&self.tool_schemas),
+                },
+                |_, _| {},
+            )?,
+            None => evaluate(&self.policy, &examples, &opts, |_, _| {})?,
+        };
         Ok(Some(report))
     }
 

@@ -32,6 +32,13 @@ pub struct SynthArgs {
     /// `final_answer` (that number, as `tools serve synth` computes it).
     #[arg(long)]
     pub final_answers: bool,
+    /// With --final-answers: also write into train.jsonl, after each task
+    /// with a final answer, the turn that gives it (the request, the call
+    /// and its result as `messages`, `The answer is N.` as `answer`), to
+    /// teach answering from a tool result with `mlx-grpo sft` before
+    /// multi-turn GRPO. valid.jsonl and test.jsonl keep the tasks only.
+    #[arg(long, requires = "final_answers")]
+    pub answer_turns: bool,
     /// Fraction of records for valid.jsonl.
     #[arg(long, default_value_t = 0.1)]
     pub valid_fraction: f64,

@@ -33,7 +33,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::prompt::{build_prompt, JsonStyle};
-use crate::record::Example;
+use crate::record::{Example, Message};
 use crate::rng::SplitMix64;
 use catalogue::{Domain, Function};
 pub use execute::{execute, tools};
@@ -205,6 +205,62 @@ fn task(
         ex.final_answer = numeric_result(call);
     }
     ex
+}
+
+/// The turn that answers `task` from its tool's result, as a record for
+/// supervised fine-tuning (`mlx-grpo sft`): a multi-turn warm start, so
+/// that a model learns to read a result and answer before GRPO rewards it
+/// for doing so.
+///
+/// `messages` hold the request, the task's call as the assistant's turn
+/// and the call's result as a `tool` message, as a multi-turn rollout
+/// renders them (the result is the text `mlx-grpo tools serve synth`
+/// returns); `answer` is the sentence `The answer is N.`, which the
+/// `final_answer` reward matches. The record keeps the task's
+/// `final_answer` and has the kind `answer`. `None` unless the task has
+/// one call, a `final_answer` and a call that runs.
+///
+/// ```
+/// use grpo_dataset::synth::{answer_turn, generate, SynthConfig};
+///
+/// let config = SynthConfig { n: 100, final_answers: true, ..SynthConfig::default() };
+/// let task = generate(&config)?.into_iter().find(|t| t.final_answer.is_some()).unwrap();
+/// let turn = answer_turn(&task).unwrap();
+/// let messages = turn.messages.as_ref().unwrap();
+/// assert_eq!(messages.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), ["user", "assistant", "tool"]);
+/// assert_eq!(messages[1].content, task.answer);
+/// assert_eq!(turn.answer, format!("The answer is {}.", task.final_answer.unwrap()));
+/// # Ok::<(), grpo_dataset::Error>(())
+/// ```
+pub fn answer_turn(task: &Example) -> Option<Example> {
+    let final_answer = task.final_answer.as_ref().filter(|v| v.is_number())?;
+    let mut parsed = grpo_rewards::extract_function_calls(&task.answer);
+    if parsed.calls.len() != 1 {
+        return None;
+    }
+    let call = parsed.calls.remove(0);
+    let args = call.to_json().get("arguments")?.as_object()?.clone();
+    let result = execute(&call.name, &args).ok()?;
+    let mut messages = task
+        .messages
+        .clone()
+        .unwrap_or_else(|| vec![Message::new("user", task.prompt.clone())]);
+    messages.push(Message::new("assistant", task.answer.clone()));
+    let mut tool = Message::new("tool", result.to_string());
+    tool.extra.insert("name".into(), Value::from(call.name));
+    messages.push(tool);
+    let mut extra = Map::new();
+    extra.insert("kind".into(), Value::from("answer"));
+    Some(Example {
+        prompt: task.prompt.clone(),
+        answer: format!("The answer is {final_answer}."),
+        source: task.source.clone(),
+        tools: task.tools.clone(),
+        messages: Some(messages),
+        final_answer: Some(final_answer.clone()),
+        extra,
+        ..Example::default()
+    })
 }
 
 /// The call's result when it is one number: the result's only field

@@ -146,3 +146,45 @@ fn kind_mix_parses() {
         assert!(bad.parse::<KindMix>().is_err(), "{bad}");
     }
 }
+
+#[test]
+fn answer_turns_answer_every_final_answer_task_from_its_result() {
+    let config = SynthConfig {
+        n: 200,
+        seed: 3,
+        final_answers: true,
+        ..SynthConfig::default()
+    };
+    let mut turns = 0;
+    for task in generate(&config).unwrap() {
+        let Some(turn) = super::answer_turn(&task) else {
+            assert!(task.final_answer.is_none(), "{}", task.answer);
+            continue;
+        };
+        turns += 1;
+        assert!(turn.is_answer_turn());
+        crate::validate(&turn).unwrap();
+        assert!(!turn.reference().unwrap().expects_call());
+        assert_eq!(crate::stats::kind_of(&turn), "answer");
+        let answer = task.final_answer.clone().unwrap();
+        assert!(turn
+            .expected_final_answer()
+            .unwrap()
+            .unwrap()
+            .matches(&turn.answer));
+        let tool = &turn.messages.as_ref().unwrap()[2];
+        let result: serde_json::Value = serde_json::from_str(&tool.content).unwrap();
+        assert!(result.as_object().unwrap().values().any(|v| *v == answer));
+        assert_eq!(
+            tool.extra["name"],
+            task.ground_truth.clone().unwrap().as_str()
+        );
+    }
+    assert!(turns > 20, "{turns} answer turns");
+    let irrelevant = generate(&SynthConfig {
+        mix: "irrelevance=1".parse().unwrap(),
+        ..config
+    })
+    .unwrap();
+    assert!(irrelevant.iter().all(|t| super::answer_turn(t).is_none()));
+}
