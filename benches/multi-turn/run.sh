@@ -14,6 +14,7 @@ OUT=${OUT:-target/multi-turn}
 SEEDS=${SEEDS:-0 1 2}
 SFT_ITERS=${SFT_ITERS:-150}
 GRPO_ITERS=${GRPO_ITERS:-40}
+TASKS=${TASKS:-8000}
 
 cargo build --release -p mlx-grpo
 bin=$PWD/target/release/mlx-grpo
@@ -22,7 +23,7 @@ mkdir -p "$OUT"
 # Single-call tasks of the synth catalogue; those whose tool result is one
 # number get a final_answer, and train.jsonl also gets their answering turns.
 "$bin" data synth --final-answers --answer-turns --mix single=1 --compact \
-  --n 3000 --seed 3 --out "$OUT/data"
+  --n "$TASKS" --seed 3 --out "$OUT/data"
 # GRPO and scoring use the tasks that need the tool's result to answer.
 for split in train valid test; do
   python3 - "$OUT/data/$split.jsonl" "$OUT/$split-tasks.jsonl" <<'PY'
@@ -41,6 +42,9 @@ done
   --save-every "$SFT_ITERS" --adapter-path "$OUT/sft" --seed 0 --force
 "$bin" fuse --adapter-path "$OUT/sft" --save-path "$OUT/warm" --force
 
+# The final answer alone is rewarded: a call reward scores the whole
+# trajectory, so it also reinforces the wrong answer that follows a right
+# call (see README.md here).
 cat > "$OUT/grpo.yaml" <<YAML
 train_type: full
 iters: $GRPO_ITERS
@@ -52,8 +56,7 @@ warmup_steps: 0
 max_completion_length: 96
 temperature: 0.7
 beta: 0.0
-reward_functions: [final_answer, tool_call_exact, tool_call_params]
-reward_weights: [0.6, 0.2, 0.2]
+reward_functions: [final_answer]
 max_turns: 2
 tools:
   - name: synth

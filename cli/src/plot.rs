@@ -5,7 +5,8 @@
 //! - the rewards of the training rollouts (mean, its trend, each function),
 //!   or for supervised fine-tuning the loss;
 //! - held-out exact match from the validations, iteration 0 (the model
-//!   before training) included, over all examples and per kind;
+//!   before training) included, over all examples and per kind, and the
+//!   final-answer accuracy of multi-turn validations;
 //! - the mean completion length;
 //! - what the rollouts did: completions with a parseable call, groups with
 //!   no reward spread, and the KL to the reference and the clipped share of
@@ -226,6 +227,14 @@ fn panels(rows: &[Value], evals: &[Value]) -> Vec<Panel> {
         lines.push(Line {
             markers: true,
             ..Line::new(kind, points)
+        });
+    }
+    let answers = eval_series(&|r| r["final_answer"].as_f64());
+    if !answers.is_empty() {
+        lines.push(Line {
+            bold: true,
+            markers: true,
+            ..Line::new("final answer (multi-turn)", answers)
         });
     }
     if evals.is_empty() {
@@ -469,6 +478,13 @@ mod tests {
         let names: Vec<&str> = held_out.lines.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["exact match, all", "single", "irrelevance"]);
         assert_eq!(held_out.lines[0].points, [(0.0, 0.4), (3.0, 0.4)]);
+        let multi_turn: Vec<Value> = [(0, 0.1), (3, 0.3)]
+            .iter()
+            .map(|&(i, a)| json!({"iteration": i, "exact_match": 0.4, "final_answer": a}))
+            .collect();
+        let answers = &super::panels(&rows, &multi_turn)[1].lines[1];
+        assert_eq!(answers.name, "final answer (multi-turn)");
+        assert_eq!(answers.points, [(0.0, 0.1), (3.0, 0.3)]);
         let rollouts: Vec<&str> = panels[3].lines.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(
             rollouts,
