@@ -313,25 +313,36 @@ fn a_server_that_crashes_stops_the_rollout_with_a_clear_error() {
     assert!(err.contains("the abacus fell apart"), "its stderr: {err}");
 }
 
-fn write_data(dir: &Path) -> PathBuf {
-    let out = Command::new(BIN)
-        .args([
-            "data",
-            "synth",
-            "--final-answers",
-            "--n",
-            "80",
-            "--seed",
-            "1",
-        ])
-        .args(["--mix", "single=1", "--compact", "--out"])
-        .arg(dir.join("data"))
-        .output()
-        .unwrap();
+/// Runs `command` and returns its stdout; panics with its stderr when it
+/// fails.
+fn succeed(command: &mut Command) -> Vec<u8> {
+    let out = command.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Writes `data synth` tasks with final answers (and `extra` flags) under
+/// `dir/data`; returns the path of `train.jsonl`.
+fn write_data(dir: &Path, extra: &[&str]) -> PathBuf {
+    succeed(
+        Command::new(BIN)
+            .args([
+                "data",
+                "synth",
+                "--final-answers",
+                "--n",
+                "80",
+                "--seed",
+                "1",
+            ])
+            .args(["--mix", "single=1", "--compact"])
+            .args(extra)
+            .arg("--out")
+            .arg(dir.join("data")),
     );
     dir.join("data/train.jsonl")
 }
@@ -339,7 +350,7 @@ fn write_data(dir: &Path) -> PathBuf {
 #[test]
 fn a_two_turn_training_run_writes_the_tool_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write_data(dir.path());
+    let data = write_data(dir.path(), &[]);
     let config = dir.path().join("run.yaml");
     std::fs::write(
         &config,
@@ -429,32 +440,13 @@ fn a_two_turn_training_run_writes_the_tool_metrics() {
 #[test]
 fn answer_turns_teach_the_answer_with_sft() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .args(["data", "synth", "--final-answers", "--answer-turns"])
-        .args([
-            "--n",
-            "80",
-            "--seed",
-            "1",
-            "--mix",
-            "single=1",
-            "--compact",
-            "--out",
-        ])
-        .arg(dir.path().join("data"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let load = |name: &str| {
-        grpo_dataset::load(&dir.path().join("data").join(name), &Default::default())
+    let data = write_data(dir.path(), &["--answer-turns"]);
+    let load = |path: &Path| {
+        grpo_dataset::load(path, &Default::default())
             .unwrap()
             .examples
     };
-    let (train, valid) = (load("train.jsonl"), load("valid.jsonl"));
+    let (train, valid) = (load(&data), load(&data.with_file_name("valid.jsonl")));
     let turns: Vec<&Example> = train.iter().filter(|e| e.is_answer_turn()).collect();
     let tasks = train.iter().filter(|e| e.final_answer.is_some()).count() - turns.len();
     assert_eq!(
@@ -463,27 +455,22 @@ fn answer_turns_teach_the_answer_with_sft() {
         "one answering turn per task with a final answer"
     );
     assert!(!turns.is_empty() && !valid.iter().any(Example::is_answer_turn));
-    let out = Command::new(BIN)
-        .args(["sft", "--model"])
-        .arg(root().join("fixtures/tiny-tool-caller"))
-        .arg("--data")
-        .arg(dir.path().join("data/train.jsonl"))
-        .arg("--adapter-path")
-        .arg(dir.path().join("sft"))
-        .args(["--train-type", "full", "--iters", "2", "--batch-size", "4"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        Command::new(BIN)
+            .args(["sft", "--model"])
+            .arg(root().join("fixtures/tiny-tool-caller"))
+            .arg("--data")
+            .arg(&data)
+            .arg("--adapter-path")
+            .arg(dir.path().join("sft"))
+            .args(["--train-type", "full", "--iters", "2", "--batch-size", "4"]),
     );
 }
 
 #[test]
 fn more_than_one_turn_without_tools_is_refused_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write_data(dir.path());
+    let data = write_data(dir.path(), &[]);
     let out = Command::new(BIN)
         .args(["train", "--model"])
         .arg(root().join("fixtures/tiny-tool-caller"))
@@ -500,29 +487,24 @@ fn more_than_one_turn_without_tools_is_refused_with_the_fix() {
 #[test]
 fn eval_with_two_turns_reports_final_answers_and_turns() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write_data(dir.path());
-    let out = Command::new(BIN)
-        .args(["eval", "--model"])
-        .arg(root().join("fixtures/tiny-tool-caller"))
-        .arg("--data")
-        .arg(&data)
-        .args([
-            "--limit",
-            "8",
-            "--max-tokens",
-            "96",
-            "--max-turns",
-            "2",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let data = write_data(dir.path(), &[]);
+    let out = succeed(
+        Command::new(BIN)
+            .args(["eval", "--model"])
+            .arg(root().join("fixtures/tiny-tool-caller"))
+            .arg("--data")
+            .arg(&data)
+            .args([
+                "--limit",
+                "8",
+                "--max-tokens",
+                "96",
+                "--max-turns",
+                "2",
+                "--json",
+            ]),
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let turns = &report["multi_turn"];
     assert_eq!(turns["examples"], 8, "{report}");
     let n = turns["turns"].as_u64().unwrap();
