@@ -250,20 +250,13 @@ pub fn continue_rows(
     let kept = new_tokens
         .iter()
         .enumerate()
-        .map(|(i, t)| {
-            let to = end + t.len() as i32;
-            cache
-                .iter()
-                .map(|c| c.row_span(i as i32, pads[i], to))
-                .collect::<Result<Vec<_>>>()
-        })
+        .map(|(i, t)| RowCache::span(&cache, i as i32, pads[i], end + t.len() as i32))
         .collect::<Result<Vec<_>>>()?;
     drop(cache);
     let end = end + widest;
     let (cache, pads) = right_aligned(
         model,
-        kept.iter()
-            .map(|layers| (&layers[..], end - layers[0].len())),
+        kept.iter().map(|r| (&r.layers[..], end - r.len())),
         end + opts.max_tokens as i32 - 1,
     )?;
     decode(model, cache, pads, &logits, opts, key, mode, true)

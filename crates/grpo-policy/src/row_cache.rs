@@ -23,11 +23,19 @@ impl RowCache {
     /// copied and computed now so that the batch's buffers are not shared
     /// and later steps can write them in place.
     pub(crate) fn cut(cache: &[KvCache], i: i32, from: i32, to: i32) -> Result<RowCache> {
+        let row = Self::span(cache, i, from, to)?;
+        eval(row.layers.iter().flat_map(KvCache::arrays))?;
+        Ok(row)
+    }
+
+    /// [`cut`](Self::cut), left lazy: the copies are computed with
+    /// whatever they are used in first (a batch they join, say), not one
+    /// row at a time.
+    pub(crate) fn span(cache: &[KvCache], i: i32, from: i32, to: i32) -> Result<RowCache> {
         let layers = cache
             .iter()
             .map(|c| c.row_span(i, from, to))
             .collect::<Result<Vec<_>>>()?;
-        eval(layers.iter().flat_map(KvCache::arrays))?;
         Ok(RowCache { layers })
     }
 

@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::loss::{grpo_loss_with, LossInputs, LossOutput, LossType};
 use crate::loss_variant::LossVariant;
 use crate::metrics::{GrpoMetrics, IterationMetrics, ParallelMetrics, StrategyMetrics};
-use crate::multi_turn::{self, MultiTurn};
+use crate::multi_turn;
 use crate::parts::Parts;
 use crate::rollout::{self, PromptSet, Rollout, RolloutConfig};
 use crate::scale_rewards::ScaleRewards;
@@ -140,7 +140,7 @@ pub(crate) fn iteration(p: &mut Parts<'_>, iteration: usize) -> Result<Iteration
     let sampled_tokens = count(1);
     let total_tokens = count(2);
     let thinking = c.thinking();
-    let multi_turn = p.tools.is_some();
+    let multi_turn = p.turns.is_some();
     let strategy = StrategyMetrics {
         phase: p.phase.map(|i| i + 1),
         scaffold_ratio,
@@ -299,18 +299,8 @@ fn rollout_shard(
         recovery,
     };
     let key = key_for(seed, Stream::Rollout, step)?;
-    let mut rollout = match p.tools {
-        Some((tools, schemas)) => multi_turn::collect(
-            p.policy,
-            prompt_set,
-            rollout_config,
-            MultiTurn {
-                tools,
-                max_turns: c.max_turns,
-                schemas: Some(schemas),
-            },
-            &key,
-        )?,
+    let mut rollout = match p.turns {
+        Some(turns) => multi_turn::collect(p.policy, prompt_set, rollout_config, turns, &key)?,
         None => rollout::collect(p.policy, prompt_set, rollout_config, &key)?,
     };
     if c.scale_rewards == ScaleRewards::Batch {

@@ -8,11 +8,11 @@
 use grpo_policy::models::transformer::Transformer;
 use grpo_policy::policy::Policy;
 use grpo_rewards::RewardSet;
-use grpo_tools::ToolSet;
 
 use crate::config::TrainConfig;
 use crate::data_parallel::DataParallel;
 use crate::learner::Learner;
+use crate::multi_turn::MultiTurn;
 use crate::rollout_log::RolloutLog;
 use crate::sampling::BatchSampler;
 use crate::schedule::LrSchedule;
@@ -34,9 +34,8 @@ pub(crate) struct Parts<'a> {
     /// The data position, advanced by the prompts the iteration draws.
     pub(crate) sampler: &'a mut BatchSampler,
     pub(crate) dp: &'a DataParallel,
-    /// The tool servers of multi-turn rollouts, and their tools in the chat
-    /// template's `tools` form.
-    pub(crate) tools: Option<(&'a ToolSet, &'a [serde_json::Value])>,
+    /// The multi-turn loop of a run with tool servers (`None`: single-turn).
+    pub(crate) turns: Option<MultiTurn<'a>>,
     /// The learning-rate schedule in force (the current phase's).
     pub(crate) schedule: LrSchedule,
     /// The current phase (from 0), for the metrics.

@@ -377,10 +377,7 @@ impl Trainer {
             learner: &mut self.learner,
             sampler: &mut self.sampler,
             dp: &self.dp,
-            tools: self
-                .tools
-                .as_ref()
-                .map(|t| (t, self.tool_schemas.as_slice())),
+            turns: multi_turn(&self.config, self.tools.as_ref(), &self.tool_schemas),
             schedule,
             phase: self.phase,
             rollout_log: &mut self.logs.rollouts,
@@ -436,17 +433,13 @@ impl Trainer {
         };
         // A multi-turn run is validated as it is trained: the calls run
         // and the model answers from their results.
-        let report = match &self.tools {
-            Some(tools) => evaluate_multi_turn(
+        let report = match multi_turn(&self.config, self.tools.as_ref(), &self.tool_schemas) {
+            Some(turns) => evaluate_multi_turn(
                 &self.policy,
                 &examples,
                 &opts,
                 &grpo_rewards::CompareOptions::default(),
-                &MultiTurn {
-                    tools,
-                    max_turns: self.config.max_turns,
-                    schemas: Some(&self.tool_schemas),
-                },
+                &turns,
                 |_, _| {},
             )?,
             None => evaluate(&self.policy, &examples, &opts, |_, _| {})?,
@@ -607,6 +600,20 @@ fn start_or_resume(
         learner,
         sampler,
         done,
+    })
+}
+
+/// The multi-turn loop of a run with tool servers, for its rollouts and
+/// its validations alike (`None`: a single-turn run).
+fn multi_turn<'a>(
+    config: &TrainConfig,
+    tools: Option<&'a ToolSet>,
+    schemas: &'a [serde_json::Value],
+) -> Option<MultiTurn<'a>> {
+    tools.map(|tools| MultiTurn {
+        tools,
+        max_turns: config.max_turns,
+        schemas: Some(schemas),
     })
 }
 
