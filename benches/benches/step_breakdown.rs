@@ -153,7 +153,11 @@ fn main() -> BenchResult<()> {
     let profile = std::env::var("STEP_BREAKDOWN_PROFILE").unwrap_or_default();
     if profile == "generate" {
         for _ in 0..3 {
-            gen(TOKENS, sampler)?;
+            let start = Instant::now();
+            let g = gen(TOKENS, sampler)?;
+            let wall = start.elapsed().as_secs_f64();
+            let tokens = g.total_tokens() as f64;
+            println!("rollout: {wall:.3} s, {:.1} tok/s", tokens / wall);
         }
         return Ok(());
     }
