@@ -13,7 +13,8 @@
 //! `cargo bench -p grpo-benches --bench grpo_step [-- WHICH...]` with WHICH
 //! among `tiny`, `smollm2`, `smollm2-4bit` (default: all that are present).
 //! `GRPO_STEP_ITERS=N` sets the SmolLM2 iterations (default 4, the first
-//! one a warm-up that is not counted).
+//! one a warm-up that is not counted); `GRPO_STEP_MICRO_BATCH=N` runs them
+//! with `micro_batch_size` N (default 0, the whole batch in one pass).
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -120,10 +121,13 @@ fn main() {
             run("tiny", &model, tiny(out.path(), batch, group, iters));
         }
     }
-    let iters = std::env::var("GRPO_STEP_ITERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (iters, micro_batch_size) = (env("GRPO_STEP_ITERS", 4), env("GRPO_STEP_MICRO_BATCH", 0));
     for name in ["smollm2", "smollm2-4bit"] {
         let dir = root().join(format!(
             "models/smollm2-135m-instruct{}",
@@ -140,6 +144,10 @@ fn main() {
             continue;
         }
         let out = tempfile::tempdir().unwrap();
-        run(name, &dir, smollm2(out.path(), iters.max(2)));
+        let config = TrainConfig {
+            micro_batch_size,
+            ..smollm2(out.path(), iters.max(2))
+        };
+        run(name, &dir, config);
     }
 }

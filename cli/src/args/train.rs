@@ -81,6 +81,12 @@ pub struct TrainArgs {
     /// (`--grad-checkpoint` or `--grad-checkpoint true`).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", help_heading = "Fine-tuning")]
     pub grad_checkpoint: Option<bool>,
+    /// Prompts, each with its group, per forward and backward pass of a
+    /// GRPO update (0: the whole batch): the gradients of these
+    /// micro-batches are summed into the update of the whole batch, with
+    /// the activations of one micro-batch in memory at a time.
+    #[arg(long, value_name = "PROMPTS", help_heading = "Fine-tuning")]
+    pub micro_batch_size: Option<usize>,
 
     /// Training iterations.
     #[arg(long, help_heading = "Optimisation")]

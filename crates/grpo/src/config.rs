@@ -173,6 +173,12 @@ pub struct TrainConfig {
     pub kind_mix: Option<std::collections::BTreeMap<String, f64>>,
     /// Recompute each layer's activations in the backward pass to save memory.
     pub grad_checkpoint: bool,
+    /// Prompts (each with its group of completions) differentiated in one
+    /// forward and backward pass of a GRPO update; 0: the whole batch at
+    /// once. The update's gradient is the sum over these micro-batches,
+    /// each loss weighted by its share of the batch, so it is the update
+    /// of one pass while only a micro-batch's activations are alive.
+    pub micro_batch_size: usize,
     /// Weights & Biases project to log to (through its Python package).
     pub wandb_project: Option<String>,
 
@@ -271,6 +277,7 @@ impl Default for TrainConfig {
             seed: 0,
             kind_mix: None,
             grad_checkpoint: false,
+            micro_batch_size: 0,
             wandb_project: None,
             enforce_thinking: false,
             think_start: "<think>".into(),
@@ -393,6 +400,14 @@ impl TrainConfig {
                 q.into(),
                 "0 < top_entropy_quantile <= 1 (1: every token; 0.2 trains on the 20% of highest entropy)",
             );
+        }
+        if self.micro_batch_size > 0 && q < 1.0 {
+            return Err(Error::InvalidConfig {
+                field: "micro_batch_size",
+                message: format!(
+                    "top_entropy_quantile {q} picks tokens by a quantile over the whole batch, which micro-batches do not see: leave out micro_batch_size, or set top_entropy_quantile to 1"
+                ),
+            });
         }
         self.schedule().validate()?;
         self.rewards()?;

@@ -21,9 +21,11 @@ use grpo_rewards::Reference;
 
 use crate::advantages::{batch_scaled, group_relative, AdvantageConfig};
 use crate::error::Result;
+use crate::importance_sampling::ImportanceSamplingLevel;
 use crate::loss::{grpo_loss_with, LossInputs, LossOutput, LossType};
 use crate::loss_variant::LossVariant;
 use crate::metrics::{GrpoMetrics, IterationMetrics, ParallelMetrics, StrategyMetrics};
+use crate::micro_batch;
 use crate::multi_turn;
 use crate::parts::Parts;
 use crate::rollout::{self, PromptSet, Rollout, RolloutConfig};
@@ -38,15 +40,15 @@ struct Shard {
 }
 
 /// What the loss of one shard needs, built once per iteration.
-struct ShardInputs {
-    prompt_batch: PromptBatch,
-    completions: CompletionBatch,
-    mask: Array,
-    advantages: Array,
-    ref_logprobs: Option<Array>,
-    old_logprobs: Option<Array>,
+pub(crate) struct ShardInputs {
+    pub(crate) prompt_batch: PromptBatch,
+    pub(crate) completions: CompletionBatch,
+    pub(crate) mask: Array,
+    pub(crate) advantages: Array,
+    pub(crate) ref_logprobs: Option<Array>,
+    pub(crate) old_logprobs: Option<Array>,
     /// Loss tokens (the mask's sum).
-    tokens: f32,
+    pub(crate) tokens: f32,
 }
 
 /// The seed of shard `shard`'s random streams. A batch of one shard keeps
@@ -413,10 +415,15 @@ fn learn(p: &mut Parts<'_>, shards: &[Shard], iteration: usize) -> Result<Learne
         let step = (iteration - 1) * c.num_iterations + k;
         let lr = schedule.lr_at(step);
         let grad_checkpoint = c.grad_checkpoint;
-        let mut summed: Option<BTreeMap<String, Array>> = None;
-        let mut shard_outputs = Vec::with_capacity(inputs.len());
-        for shard in &inputs {
-            let (outputs, grads) = p.learner.value_and_grad(&mut p.policy.model, |m| {
+        // One forward and backward pass over `shard`, its loss times
+        // `weight`; the outputs are the loss, its metrics and, last, the
+        // mean entropy over the tokens the loss counts.
+        let pass = |p: &mut Parts<'_>,
+                    shard: &ShardInputs,
+                    total_tokens: Option<f32>,
+                    weight: f32|
+         -> Result<(Vec<Array>, BTreeMap<String, Array>)> {
+            p.learner.value_and_grad(&mut p.policy.model, |m| {
                 let mode = Mode::training(dropout.clone()).with_grad_checkpoint(grad_checkpoint);
                 // The entropy comes from the same logits, under
                 // stop-gradient: the metric, and the token selection
@@ -429,7 +436,7 @@ fn learn(p: &mut Parts<'_>, shards: &[Shard], iteration: usize) -> Result<Learne
                     temperature,
                     &mode,
                 )?;
-                let out = grpo_loss_with(
+                let mut out = grpo_loss_with(
                     &LossInputs {
                         logprobs: &logprobs,
                         old_logprobs: shard.old_logprobs.as_ref(),
@@ -445,22 +452,56 @@ fn learn(p: &mut Parts<'_>, shards: &[Shard], iteration: usize) -> Result<Learne
                         entropy: Some(&entropy),
                     },
                 )?;
+                if weight != 1.0 {
+                    out.loss = out.loss.multiply(Array::from_f32(weight))?;
+                }
                 let mut arrays = out.into_arrays();
-                // Last: the mean entropy over the tokens the loss counts.
                 arrays.push(masked_mean(&entropy, &shard.mask)?);
                 Ok(arrays)
-            })?;
-            summed = Some(match summed {
-                None => grads,
-                Some(acc) => {
-                    let acc = acc
-                        .into_iter()
-                        .map(|(name, a)| Ok((name.clone(), a.add(&grads[&name])?)))
-                        .collect::<Result<BTreeMap<_, _>>>()?;
-                    eval(acc.values())?;
-                    acc
+            })
+        };
+        let mut summed: Option<BTreeMap<String, Array>> = None;
+        let mut shard_outputs = Vec::with_capacity(inputs.len());
+        for shard in &inputs {
+            let split =
+                micro_batch::split(shard, c.micro_batch_size, group, c.loss_type, total_tokens)?;
+            let (outputs, grads) = match split {
+                None => pass(p, shard, total_tokens, 1.0)?,
+                Some(micro_batches) => {
+                    // Each micro-batch is evaluated before the next is
+                    // built, so that its activations are freed.
+                    let sequence = importance_sampling_level == ImportanceSamplingLevel::Sequence;
+                    let mut outputs: Option<Vec<Array>> = None;
+                    let mut grads = None;
+                    for micro in &micro_batches {
+                        let (out, g) =
+                            pass(p, &micro.inputs, micro.total_tokens, micro.loss_weight)?;
+                        eval(out.iter().chain(g.values()))?;
+                        let weights = micro.output_weights(out.len(), sequence);
+                        let out = out
+                            .iter()
+                            .zip(weights)
+                            .map(|(a, w)| Ok(a.multiply(Array::from_f32(w))?))
+                            .collect::<Result<Vec<_>>>()?;
+                        outputs = Some(match outputs {
+                            None => out,
+                            Some(sum) => sum
+                                .iter()
+                                .zip(&out)
+                                .map(|(a, b)| Ok(a.add(b)?))
+                                .collect::<Result<_>>()?,
+                        });
+                        grads = Some(add_gradients(grads, g)?);
+                    }
+                    let outputs = outputs.expect("a shard has at least one micro-batch");
+                    eval(&outputs)?;
+                    (
+                        outputs,
+                        grads.expect("a shard has at least one micro-batch"),
+                    )
                 }
-            });
+            };
+            summed = Some(add_gradients(summed, grads)?);
             shard_outputs.push(outputs);
         }
         let summed = summed.expect("every rank has at least one shard");
@@ -506,6 +547,23 @@ fn learn(p: &mut Parts<'_>, shards: &[Shard], iteration: usize) -> Result<Learne
         };
     }
     Ok(learned)
+}
+
+/// `grads` added to `sum` (evaluated, so that the graphs behind both are
+/// freed), or `grads` when there is no sum yet.
+fn add_gradients(
+    sum: Option<BTreeMap<String, Array>>,
+    grads: BTreeMap<String, Array>,
+) -> Result<BTreeMap<String, Array>> {
+    let Some(sum) = sum else {
+        return Ok(grads);
+    };
+    let sum = sum
+        .into_iter()
+        .map(|(name, a)| Ok((name.clone(), a.add(&grads[&name])?)))
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    eval(sum.values())?;
+    Ok(sum)
 }
 
 /// The loss (mean over shards) and the token-weighted means of the loss

@@ -74,6 +74,7 @@ mod learner;
 pub mod loss;
 pub mod loss_variant;
 pub mod metrics;
+mod micro_batch;
 pub mod multi_turn;
 pub mod observer;
 pub mod optimizer;

@@ -330,6 +330,80 @@ fn gradient_checkpointing_changes_memory_not_results() {
 }
 
 #[test]
+fn micro_batches_change_memory_not_results() {
+    use grpo::importance_sampling::ImportanceSamplingLevel;
+    use grpo::loss::LossType;
+    let data = tasks(12);
+    let model = tempfile::tempdir().unwrap();
+    tiny_model(model.path());
+    // Every loss type's normaliser, and one ratio per completion; three
+    // prompts in slices of two and one, two updates per rollout so that
+    // ratios and clipping move, a KL term, and completions of varied
+    // length whose rewards differ.
+    let variants = [
+        (LossType::Grpo, ImportanceSamplingLevel::Token),
+        (LossType::Bnpo, ImportanceSamplingLevel::Token),
+        (LossType::DrGrpo, ImportanceSamplingLevel::Token),
+        (LossType::Dapo, ImportanceSamplingLevel::Token),
+        (LossType::Grpo, ImportanceSamplingLevel::Sequence),
+    ];
+    for (loss_type, importance_sampling_level) in variants {
+        let mut runs = Vec::new();
+        for micro_batch_size in [0, 2] {
+            let out = tempfile::tempdir().unwrap();
+            let config = grpo::config::TrainConfig {
+                iters: 2,
+                batch_size: 3,
+                num_iterations: 2,
+                loss_type,
+                importance_sampling_level,
+                micro_batch_size,
+                max_completion_length: 24,
+                reward_functions: vec!["tool_call_concise".into()],
+                ..quick_config(out.path())
+            };
+            let policy = grpo_policy::policy::Policy::load(model.path().to_str().unwrap()).unwrap();
+            let mut t = Trainer::new(config, policy, &data, None, false, Objective::Grpo).unwrap();
+            let (_, seen) = run_to_end(&mut t);
+            runs.push(seen);
+        }
+        let what = format!("{loss_type:?}, {importance_sampling_level:?}");
+        assert_eq!(runs[0].len(), 2, "{what}");
+        for (a, b) in runs[0].iter().zip(&runs[1]) {
+            let (ga, gb) = (a.grpo.as_ref().unwrap(), b.grpo.as_ref().unwrap());
+            let close = |x: f32, y: f32| (x - y).abs() <= 1e-5 * (1.0 + x.abs());
+            assert!(
+                a.loss != 0.0,
+                "{what}: a loss that does not move tests nothing"
+            );
+            assert!(
+                close(a.loss, b.loss),
+                "{what}: loss {} vs {}",
+                a.loss,
+                b.loss
+            );
+            assert!(
+                close(ga.ratio_mean, gb.ratio_mean),
+                "{what}: {ga:?} vs {gb:?}"
+            );
+            assert!(
+                close(ga.clip_fraction, gb.clip_fraction),
+                "{what}: {ga:?} vs {gb:?}"
+            );
+            assert!(
+                close(ga.kl.unwrap(), gb.kl.unwrap()),
+                "{what}: {ga:?} vs {gb:?}"
+            );
+            assert!(
+                close(ga.entropy.unwrap(), gb.entropy.unwrap()),
+                "{what}: {ga:?} vs {gb:?}"
+            );
+            assert!(close(a.grad_norm, b.grad_norm), "{what}: {a:?} vs {b:?}");
+        }
+    }
+}
+
+#[test]
 fn a_full_fine_tune_measures_kl_against_its_starting_weights() {
     let model = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
