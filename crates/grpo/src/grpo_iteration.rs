@@ -468,40 +468,13 @@ fn learn(p: &mut Parts<'_>, shards: &[Shard], iteration: usize) -> Result<Learne
             let (outputs, grads) = match split {
                 None => pass(p, shard, total_tokens, 1.0)?,
                 Some(micro_batches) => {
-                    // Each micro-batch is evaluated before the next is
-                    // built, so that its activations are freed.
                     let sequence = importance_sampling_level == ImportanceSamplingLevel::Sequence;
-                    let mut outputs: Option<Vec<Array>> = None;
-                    let mut grads = None;
-                    for micro in &micro_batches {
-                        let (out, g) =
-                            pass(p, &micro.inputs, micro.total_tokens, micro.loss_weight)?;
-                        eval(out.iter().chain(g.values()))?;
-                        let weights = micro.output_weights(out.len(), sequence);
-                        let out = out
-                            .iter()
-                            .zip(weights)
-                            .map(|(a, w)| Ok(a.multiply(Array::from_f32(w))?))
-                            .collect::<Result<Vec<_>>>()?;
-                        outputs = Some(match outputs {
-                            None => out,
-                            Some(sum) => sum
-                                .iter()
-                                .zip(&out)
-                                .map(|(a, b)| Ok(a.add(b)?))
-                                .collect::<Result<_>>()?,
-                        });
-                        grads = Some(add_gradients(grads, g)?);
-                    }
-                    let outputs = outputs.expect("a shard has at least one micro-batch");
-                    eval(&outputs)?;
-                    (
-                        outputs,
-                        grads.expect("a shard has at least one micro-batch"),
-                    )
+                    micro_batch::accumulate(&micro_batches, sequence, |micro| {
+                        pass(p, &micro.inputs, micro.total_tokens, micro.loss_weight)
+                    })?
                 }
             };
-            summed = Some(add_gradients(summed, grads)?);
+            summed = Some(micro_batch::add_gradients(summed, grads)?);
             shard_outputs.push(outputs);
         }
         let summed = summed.expect("every rank has at least one shard");
@@ -547,23 +520,6 @@ fn learn(p: &mut Parts<'_>, shards: &[Shard], iteration: usize) -> Result<Learne
         };
     }
     Ok(learned)
-}
-
-/// `grads` added to `sum` (evaluated, so that the graphs behind both are
-/// freed), or `grads` when there is no sum yet.
-fn add_gradients(
-    sum: Option<BTreeMap<String, Array>>,
-    grads: BTreeMap<String, Array>,
-) -> Result<BTreeMap<String, Array>> {
-    let Some(sum) = sum else {
-        return Ok(grads);
-    };
-    let sum = sum
-        .into_iter()
-        .map(|(name, a)| Ok((name.clone(), a.add(&grads[&name])?)))
-        .collect::<Result<BTreeMap<_, _>>>()?;
-    eval(sum.values())?;
-    Ok(sum)
 }
 
 /// The loss (mean over shards) and the token-weighted means of the loss

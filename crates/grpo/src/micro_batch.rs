@@ -11,11 +11,12 @@
 //! the gradient of one pass, and the metrics, weighted the same way, are
 //! the one pass's metrics, up to the order of floating-point sums.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use grpo_policy::batch::PromptBatch;
 use grpo_policy::logprobs::CompletionBatch;
-use grpo_policy::mlx_rs::{ops::indexing::IndexOp, Array};
+use grpo_policy::mlx_rs::{ops::indexing::IndexOp, transforms::eval, Array};
 
 use crate::error::Result;
 use crate::grpo_iteration::ShardInputs;
@@ -46,7 +47,7 @@ impl MicroBatch {
     /// [`loss_weight`](Self::loss_weight). With one ratio per completion
     /// (`sequence`), the ratio and clip statistics are means over
     /// completions.
-    pub(crate) fn output_weights(&self, outputs: usize, sequence: bool) -> Vec<f32> {
+    fn output_weights(&self, outputs: usize, sequence: bool) -> Vec<f32> {
         let ratio = if sequence {
             self.row_share
         } else {
@@ -56,6 +57,62 @@ impl MicroBatch {
         weights.resize(outputs, self.token_share);
         weights
     }
+}
+
+/// The outputs and gradient of the whole shard from `pass` run on each of
+/// its `micro_batches` in turn (each evaluated before the next is built,
+/// so that its activations are freed), its outputs weighted by the
+/// slice's [`output_weights`](MicroBatch::output_weights) and summed, its
+/// gradients summed. `sequence`: one ratio per completion.
+pub(crate) fn accumulate(
+    micro_batches: &[MicroBatch],
+    sequence: bool,
+    mut pass: impl FnMut(&MicroBatch) -> Result<(Vec<Array>, BTreeMap<String, Array>)>,
+) -> Result<(Vec<Array>, BTreeMap<String, Array>)> {
+    let mut outputs: Option<Vec<Array>> = None;
+    let mut grads = None;
+    for micro in micro_batches {
+        let (out, g) = pass(micro)?;
+        eval(out.iter().chain(g.values()))?;
+        let weights = micro.output_weights(out.len(), sequence);
+        let out = out
+            .iter()
+            .zip(weights)
+            .map(|(a, w)| Ok(a.multiply(Array::from_f32(w))?))
+            .collect::<Result<Vec<_>>>()?;
+        outputs = Some(match outputs {
+            None => out,
+            Some(sum) => sum
+                .iter()
+                .zip(&out)
+                .map(|(a, b)| Ok(a.add(b)?))
+                .collect::<Result<_>>()?,
+        });
+        grads = Some(add_gradients(grads, g)?);
+    }
+    let outputs = outputs.expect("a shard has at least one micro-batch");
+    eval(&outputs)?;
+    Ok((
+        outputs,
+        grads.expect("a shard has at least one micro-batch"),
+    ))
+}
+
+/// `grads` added to `sum` (evaluated, so that the graphs behind both are
+/// freed), or `grads` when there is no sum yet.
+pub(crate) fn add_gradients(
+    sum: Option<BTreeMap<String, Array>>,
+    grads: BTreeMap<String, Array>,
+) -> Result<BTreeMap<String, Array>> {
+    let Some(sum) = sum else {
+        return Ok(grads);
+    };
+    let sum = sum
+        .into_iter()
+        .map(|(name, a)| Ok((name.clone(), a.add(&grads[&name])?)))
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    eval(sum.values())?;
+    Ok(sum)
 }
 
 /// `shard` cut into slices of `prompts` prompts (the last may hold fewer),
