@@ -410,69 +410,71 @@ fn learn(p: &mut Parts<'_>, shards: &[Shard], iteration: usize) -> Result<Learne
         (c.importance_sampling_level, c.top_entropy_quantile);
     let schedule = p.schedule;
 
+    let grad_checkpoint = c.grad_checkpoint;
+    // One forward and backward pass over `shard`, its loss times
+    // `weight`; the outputs are the loss, its metrics and, last, the
+    // mean entropy over the tokens the loss counts.
+    let pass = |p: &mut Parts<'_>,
+                shard: &ShardInputs,
+                total_tokens: Option<f32>,
+                weight: f32|
+     -> Result<(Vec<Array>, BTreeMap<String, Array>)> {
+        p.learner.value_and_grad(&mut p.policy.model, |m| {
+            let mode = Mode::training(dropout.clone()).with_grad_checkpoint(grad_checkpoint);
+            // The entropy comes from the same logits, under
+            // stop-gradient: the metric, and the token selection
+            // of top_entropy_quantile.
+            let (logprobs, entropy) = completion_logprobs_and_entropy(
+                m,
+                &shard.prompt_batch,
+                &shard.completions,
+                group,
+                temperature,
+                &mode,
+            )?;
+            let mut out = grpo_loss_with(
+                &LossInputs {
+                    logprobs: &logprobs,
+                    old_logprobs: shard.old_logprobs.as_ref(),
+                    ref_logprobs: shard.ref_logprobs.as_ref(),
+                    advantages: &shard.advantages,
+                    mask: &shard.mask,
+                    total_tokens,
+                },
+                &loss_config,
+                &LossVariant {
+                    importance_sampling_level,
+                    top_entropy_quantile,
+                    entropy: Some(&entropy),
+                },
+            )?;
+            if weight != 1.0 {
+                out.loss = out.loss.multiply(Array::from_f32(weight))?;
+            }
+            let mut arrays = out.into_arrays();
+            arrays.push(masked_mean(&entropy, &shard.mask)?);
+            Ok(arrays)
+        })
+    };
+    let sequence = importance_sampling_level == ImportanceSamplingLevel::Sequence;
+    // Cut once: every update of the iteration differentiates the same slices.
+    let splits = inputs
+        .iter()
+        .map(|s| micro_batch::split(s, c.micro_batch_size, group, c.loss_type, total_tokens))
+        .collect::<Result<Vec<_>>>()?;
+
     let mut learned = Learned::default();
     for k in 0..c.num_iterations {
         let step = (iteration - 1) * c.num_iterations + k;
         let lr = schedule.lr_at(step);
-        let grad_checkpoint = c.grad_checkpoint;
-        // One forward and backward pass over `shard`, its loss times
-        // `weight`; the outputs are the loss, its metrics and, last, the
-        // mean entropy over the tokens the loss counts.
-        let pass = |p: &mut Parts<'_>,
-                    shard: &ShardInputs,
-                    total_tokens: Option<f32>,
-                    weight: f32|
-         -> Result<(Vec<Array>, BTreeMap<String, Array>)> {
-            p.learner.value_and_grad(&mut p.policy.model, |m| {
-                let mode = Mode::training(dropout.clone()).with_grad_checkpoint(grad_checkpoint);
-                // The entropy comes from the same logits, under
-                // stop-gradient: the metric, and the token selection
-                // of top_entropy_quantile.
-                let (logprobs, entropy) = completion_logprobs_and_entropy(
-                    m,
-                    &shard.prompt_batch,
-                    &shard.completions,
-                    group,
-                    temperature,
-                    &mode,
-                )?;
-                let mut out = grpo_loss_with(
-                    &LossInputs {
-                        logprobs: &logprobs,
-                        old_logprobs: shard.old_logprobs.as_ref(),
-                        ref_logprobs: shard.ref_logprobs.as_ref(),
-                        advantages: &shard.advantages,
-                        mask: &shard.mask,
-                        total_tokens,
-                    },
-                    &loss_config,
-                    &LossVariant {
-                        importance_sampling_level,
-                        top_entropy_quantile,
-                        entropy: Some(&entropy),
-                    },
-                )?;
-                if weight != 1.0 {
-                    out.loss = out.loss.multiply(Array::from_f32(weight))?;
-                }
-                let mut arrays = out.into_arrays();
-                arrays.push(masked_mean(&entropy, &shard.mask)?);
-                Ok(arrays)
-            })
-        };
         let mut summed: Option<BTreeMap<String, Array>> = None;
         let mut shard_outputs = Vec::with_capacity(inputs.len());
-        for shard in &inputs {
-            let split =
-                micro_batch::split(shard, c.micro_batch_size, group, c.loss_type, total_tokens)?;
+        for (shard, split) in inputs.iter().zip(&splits) {
             let (outputs, grads) = match split {
                 None => pass(p, shard, total_tokens, 1.0)?,
-                Some(micro_batches) => {
-                    let sequence = importance_sampling_level == ImportanceSamplingLevel::Sequence;
-                    micro_batch::accumulate(&micro_batches, sequence, |micro| {
-                        pass(p, &micro.inputs, micro.total_tokens, micro.loss_weight)
-                    })?
-                }
+                Some(micro_batches) => micro_batch::accumulate(micro_batches, sequence, |micro| {
+                    pass(p, &micro.inputs, micro.total_tokens, micro.loss_weight)
+                })?,
             };
             summed = Some(micro_batch::add_gradients(summed, grads)?);
             shard_outputs.push(outputs);
