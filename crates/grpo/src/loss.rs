@@ -285,7 +285,31 @@ impl LossMetrics {
     }
 }
 
+/// What each array of [`LossOutput::into_arrays`] is a mean over, in its
+/// order, for combining the outputs of passes over parts of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputMean {
+    /// The loss: its normaliser depends on the loss type.
+    Loss,
+    /// Ratio and clip statistics: over tokens, or over completions with
+    /// one ratio per completion.
+    Ratio,
+    /// Over the tokens the mask counts (the KL).
+    Tokens,
+}
+
 impl LossOutput {
+    /// What each array of [`into_arrays`](Self::into_arrays) is a mean
+    /// over; the KL's entry applies only when there is one.
+    pub(crate) const ARRAY_MEANS: [OutputMean; 6] = [
+        OutputMean::Loss,
+        OutputMean::Ratio,
+        OutputMean::Ratio,
+        OutputMean::Ratio,
+        OutputMean::Ratio,
+        OutputMean::Tokens,
+    ];
+
     /// Flattens into `[loss, ratio_mean, clip_low, clip_high, clip, kl?]`,
     /// the shape `value_and_grad` closures return: only element 0 is
     /// differentiated, the rest ride along as auxiliary outputs.

@@ -20,7 +20,7 @@ use grpo_policy::mlx_rs::{ops::indexing::IndexOp, transforms::eval, Array};
 
 use crate::error::Result;
 use crate::grpo_iteration::ShardInputs;
-use crate::loss::LossType;
+use crate::loss::{LossOutput, LossType, OutputMean};
 
 /// One slice of a shard: its inputs, and how it weighs in the shard's loss
 /// and metrics.
@@ -41,21 +41,24 @@ pub(crate) struct MicroBatch {
 
 impl MicroBatch {
     /// The factor of each output of the slice's loss (the `value_and_grad`
-    /// outputs of the learning pass: loss, ratio mean, the three clip
-    /// fractions, the KL when there is one, the entropy) in the shard's
-    /// outputs. The loss comes already weighted by
-    /// [`loss_weight`](Self::loss_weight). With one ratio per completion
-    /// (`sequence`), the ratio and clip statistics are means over
-    /// completions.
+    /// outputs of the learning pass: [`LossOutput::into_arrays`], then
+    /// means over tokens such as the entropy) in the shard's outputs. The
+    /// loss comes already weighted by [`loss_weight`](Self::loss_weight).
+    /// With one ratio per completion (`sequence`), the ratio and clip
+    /// statistics are means over completions.
     fn output_weights(&self, outputs: usize, sequence: bool) -> Vec<f32> {
         let ratio = if sequence {
             self.row_share
         } else {
             self.token_share
         };
-        let mut weights = vec![1.0, ratio, ratio, ratio, ratio];
-        weights.resize(outputs, self.token_share);
-        weights
+        (0..outputs)
+            .map(|i| match LossOutput::ARRAY_MEANS.get(i) {
+                Some(OutputMean::Loss) => 1.0,
+                Some(OutputMean::Ratio) => ratio,
+                Some(OutputMean::Tokens) | None => self.token_share,
+            })
+            .collect()
     }
 }
 
